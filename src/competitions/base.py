@@ -1,0 +1,51 @@
+"""What every competition format provides to the generic prepare/train/infer scripts."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import metrics
+
+
+class Competition:
+    """One Kaggle format. Tables, not files, cross this boundary:
+
+    - train recordings: `id, path, group, labels` (labels = sorted class indices present);
+    - train events: `id, cls, t_min, t_max` in seconds; a weak label is one event spanning the
+      whole file (`t_max = inf`), so one crop rule serves strong and weak labels alike;
+    - test rows: `row_id, audio_id, path, t_start, t_end` (`t_end` NaN = to the end of the file),
+      one per submission row, scored by the max of the framewise output inside [t_start, t_end).
+    """
+
+    metric = "lwlrap"
+    required_files: tuple[str, ...] = ()
+
+    def __init__(self, data_dir: str | Path) -> None:
+        self.root = Path(data_dir)
+        missing = [f for f in self.required_files if not (self.root / f).exists()]
+        if missing:
+            raise SystemExit(f"{self.root}: missing {', '.join(missing)} "
+                             f"(is data_dir pointing at the unzipped {type(self).__name__} data?)")
+
+    classes: list[str]
+
+    def train_recordings(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def train_events(self) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        """True test labels as (row_ids, multi-hot matrix), for the demo's test score."""
+        raise NotImplementedError
+
+    def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        return metrics.METRICS[self.metric](y_true, y_score)

@@ -1,0 +1,80 @@
+"""Rainforest Connection Species Audio Detection (Kaggle 2021).
+
+Strong labels: `train_tp.csv` rows give species, time and frequency box of each call in the
+60-s FLAC recordings of `train/`. A submission has one row per `test/` recording with a
+probability per species `s0..s23`, scored by label-weighted label-ranking average precision.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .base import Competition
+
+ID = {"recording_id": str}  # ids such as "1e5..." must not become numbers
+EVENT_COLUMNS = ["recording_id", "species_id", "t_min", "t_max"]
+
+
+class Rfcx(Competition):
+    metric = "lwlrap"
+    required_files = ("train_tp.csv", "sample_submission.csv", "train", "test")
+
+    def __init__(self, data_dir: str | Path) -> None:
+        super().__init__(data_dir)
+        self.sample = pd.read_csv(self.root / "sample_submission.csv", dtype=ID)
+        self.classes = [c for c in self.sample.columns if c != "recording_id"]
+        self.tp = self._read_events("train_tp.csv")
+
+    def _read_events(self, name: str) -> pd.DataFrame:
+        path = self.root / name
+        df = pd.read_csv(path, dtype=ID)
+        missing = [c for c in EVENT_COLUMNS if c not in df.columns]
+        if missing:
+            raise SystemExit(f"{path}: missing column(s) {missing}")
+        bad = ~df["species_id"].isin(range(len(self.classes)))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise SystemExit(f"{path} row {row + 2}: species_id {df.species_id.iloc[row]!r} "
+                             f"is not one of the {len(self.classes)} submission columns")
+        bad = ~(df["t_min"] < df["t_max"]) | (df["t_min"] < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise SystemExit(f"{path} row {row + 2}: needs 0 <= t_min < t_max, got "
+                             f"t_min={df.t_min.iloc[row]}, t_max={df.t_max.iloc[row]}")
+        return df
+
+    def train_recordings(self) -> pd.DataFrame:
+        labels = self.tp.groupby("recording_id")["species_id"].agg(lambda s: sorted(set(s)))
+        return pd.DataFrame({
+            "id": labels.index,
+            "path": [str(self.root / "train" / f"{rid}.flac") for rid in labels.index],
+            "group": labels.index,
+            "labels": labels.values,
+        }).reset_index(drop=True)
+
+    def train_events(self) -> pd.DataFrame:
+        return pd.DataFrame({"id": self.tp.recording_id, "cls": self.tp.species_id,
+                             "t_min": self.tp.t_min, "t_max": self.tp.t_max})
+
+    def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
+        audio_dir = Path(audio_dir) if audio_dir else self.root / "test"
+        ids = self.sample["recording_id"]
+        return pd.DataFrame({"row_id": ids, "audio_id": ids,
+                             "path": [str(audio_dir / f"{i}.flac") for i in ids],
+                             "t_start": 0.0, "t_end": np.nan})
+
+    def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        sub = pd.DataFrame(scores, columns=self.classes)
+        sub.insert(0, "recording_id", row_ids)
+        expected = self.sample["recording_id"].tolist()
+        if sub["recording_id"].tolist() != expected:
+            raise ValueError("submission rows differ from sample_submission.csv's recording_ids")
+        if not np.isfinite(scores).all():
+            raise ValueError("submission has non-finite scores")
+        return sub
+
+    def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        sol = pd.read_csv(path, dtype=ID)
+        return sol["recording_id"].tolist(), sol[self.classes].to_numpy(np.float32)

@@ -1,0 +1,87 @@
+"""Every setting an experiment can change, with its default.
+
+An experiment file (`configs/exp001.py`) subclasses `Config` from here or from another
+experiment and states only what differs. A misspelt field is an error at class creation
+time, because a silent default would waste a whole training run.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+class Config:
+    # --- data -----------------------------------------------------------------------
+    competition: str = "rfcx"  # key of competitions.COMPETITIONS
+    data_dir: str = "input/rfcx-demo"  # the unzipped competition folder
+    demo: str | None = None  # make_demo.py layout that run.sh generates when data_dir is missing
+    solution_csv: str | None = None  # true test labels, when known (the demo), for a test score
+    cache_dir: str | None = None  # resampled int16 audio + folds; default input/cache/<data>-<sr>
+    sample_rate: int = 32000
+    duration: float = 10.0  # seconds per training crop (and per inference window)
+    infer_hop: float | None = None  # seconds between inference windows; None = duration
+    crops_per_file: int = 1  # training crops drawn from each recording per epoch
+    min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
+    # --- folds ----------------------------------------------------------------------
+    n_folds: int = 5
+    train_folds: tuple[int, ...] | None = None  # None = all folds
+    # --- features -------------------------------------------------------------------
+    n_fft: int = 1024
+    hop_length: int = 320
+    mel_bins: int = 128
+    fmin: float = 50.0
+    fmax: float | None = None  # None = sample_rate / 2
+    # --- model ----------------------------------------------------------------------
+    backbone: str = "tf_efficientnet_b0"  # any timm model name
+    pretrained: bool = False  # ImageNet weights through timm (needs internet or the HF cache)
+    pretrained_path: str | None = None  # local weights file, e.g. a Kaggle dataset under input/
+    in_chans: int = 1  # 1 = log-mel; 3 = log-mel repeated, for ImageNet weights
+    head_hidden: int = 512
+    dropout: float = 0.2
+    # --- training -------------------------------------------------------------------
+    loss: str = "panns"  # key of losses.LOSSES
+    optimizer: str = "adamw"  # key of train utilities' OPTIMIZERS
+    epochs: int = 20
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_epochs: float = 1.0
+    grad_clip: float | None = 5.0
+    amp: bool = True  # mixed precision on CUDA (the log-mel stays fp32); ignored on CPU
+    augment: dict = {  # audiomentations transform name -> keyword arguments (p included)
+        "AddGaussianSNR": {"min_snr_db": 10.0, "max_snr_db": 40.0, "p": 0.5},
+        "Gain": {"min_gain_db": -6.0, "max_gain_db": 6.0, "p": 0.5},
+    }
+    metric: str = "lwlrap"  # validation metric that picks the best checkpoint
+    threshold: float = 0.5  # probability threshold of the F1 meter
+    # --- run ------------------------------------------------------------------------
+    seed: int = 42
+    device: str = "auto"  # auto = cuda when available, else cpu
+    num_workers: int = 2
+
+    name: str = "base"  # set from the experiment's file name by configs.load_config
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        unknown = [k for k in vars(cls) if not k.startswith("_") and k not in FIELDS]
+        if unknown:
+            raise AttributeError(
+                f"{cls.__module__}.{cls.__name__}: unknown config field(s) {unknown}; "
+                f"known fields: {sorted(FIELDS)}")
+
+    def __init__(self, **overrides: Any) -> None:
+        for key in FIELDS:  # instance copies, so mutating a dict never leaks into the class
+            setattr(self, key, copy.deepcopy(getattr(type(self), key)))
+        for key, value in overrides.items():
+            if key not in FIELDS:
+                raise AttributeError(f"unknown config field {key!r}; known: {sorted(FIELDS)}")
+            setattr(self, key, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in FIELDS}
+
+    def __repr__(self) -> str:
+        return f"Config({self.to_dict()})"
+
+
+FIELDS = frozenset(Config.__annotations__)

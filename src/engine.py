@@ -1,0 +1,141 @@
+"""The training step and sliding-window prediction shared by train.py and infer.py."""
+from __future__ import annotations
+
+import math
+import os
+import random
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from audio import atomic_path
+from metrics import MetricMeter
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer not in OPTIMIZERS:
+        raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; known: {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int,
+                  total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the base lr, then cosine decay to zero, stepped every batch."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def autocast(device: torch.device, enabled: bool):
+    """fp16 autocast on CUDA when asked; a no-op on CPU, where it brings nothing here."""
+    return torch.autocast(device_type=device.type, dtype=torch.float16,
+                          enabled=enabled and device.type == "cuda")
+
+
+def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module,
+                    optimizer: torch.optim.Optimizer, scheduler, scaler: torch.amp.GradScaler,
+                    device: torch.device, cfg, desc: str = "train") -> dict[str, float]:
+    model.train()
+    meter = MetricMeter(cfg.threshold)
+    total, count = 0.0, 0
+    bar = tqdm(loader, desc=desc, leave=False, dynamic_ncols=True)
+    for wave, target in bar:
+        wave = wave.to(device, non_blocking=True)
+        target = target.to(device, non_blocking=True)
+        with autocast(device, cfg.amp):
+            output = model(wave)
+        loss = criterion(output, target)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if cfg.grad_clip:
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        total += loss.item() * len(wave)
+        count += len(wave)
+        meter.update(target.cpu().numpy(), output["clipwise_output"].detach().float().cpu().numpy())
+        bar.set_postfix(loss=f"{total / count:.4f}")
+    return {"loss": total / max(count, 1), **{f"train_{k}": v for k, v in meter.compute().items()}}
+
+
+def stitch(frames: np.ndarray, offsets: np.ndarray, n_frames: int) -> np.ndarray:
+    """Window outputs (windows, frames, classes) placed at their frame offsets on one timeline
+    of `n_frames`, overlaps reduced by max."""
+    timeline = np.zeros((n_frames, frames.shape[2]), dtype=np.float32)
+    for window, start in zip(frames, offsets):
+        stop = min(n_frames, start + len(window))
+        if stop > start:
+            np.maximum(timeline[start:stop], window[:stop - start], out=timeline[start:stop])
+    return timeline
+
+
+@torch.inference_mode()
+def predict_timelines(models: list[nn.Module], windows: Dataset, cfg, device: torch.device,
+                      desc: str = "predict") -> Iterator[tuple[int, list[np.ndarray]]]:
+    """For each recording of `windows` (a RecordingWindows), its framewise probabilities on the
+    recording's timeline, one (frames, classes) array per model.
+
+    Every model sees each batch of windows while it is in memory; recordings are decoded by
+    loader workers while the models run.
+    """
+    for model in models:
+        model.eval()
+    loader = DataLoader(windows, batch_size=None, shuffle=False, num_workers=cfg.num_workers,
+                        pin_memory=device.type == "cuda")
+    hop, frame_hop = windows.hop, cfg.hop_length
+    for batch, n_samples, index in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):
+        n_frames = int(n_samples) // frame_hop + 1
+        offsets = np.arange(len(batch)) * hop // frame_hop
+        outputs = [[] for _ in models]
+        for chunk in batch.split(cfg.batch_size * 2):
+            chunk = chunk.to(device, non_blocking=True)
+            with autocast(device, cfg.amp):
+                for out, model in zip(outputs, models):
+                    out.append(model(chunk)["framewise_output"].float().cpu().numpy())
+        yield int(index), [stitch(np.concatenate(out), offsets, n_frames) for out in outputs]
+
+
+def rows_max(timeline: np.ndarray, fps: float, t_start: np.ndarray,
+             t_end: np.ndarray) -> np.ndarray:
+    """Max score per class inside each [t_start, t_end) interval (t_end NaN = to the end).
+
+    Frame i covers time i / fps. A row beyond the end of the audio scores 0.
+    """
+    out = np.zeros((len(t_start), timeline.shape[1]), dtype=np.float32)
+    for r, (a, b) in enumerate(zip(t_start, t_end)):
+        lo = int(math.ceil(a * fps - 1e-6))
+        hi = len(timeline) if np.isnan(b) else int(math.ceil(b * fps - 1e-6))
+        if hi > lo:
+            out[r] = timeline[lo:hi].max(axis=0)
+    return out
+
+
+def save_checkpoint(path, model: nn.Module, **info) -> None:
+    tmp = atomic_path(path)
+    torch.save({"model": model.state_dict(), **info}, tmp)
+    os.replace(tmp, path)

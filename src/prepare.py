@@ -1,0 +1,74 @@
+"""Decode every train and test recording once into the resampled int16 cache, and write folds.
+
+    python src/prepare.py EXP
+
+Idempotent: files already cached are kept, so a second run (or a run after a crash) only
+does what is missing.
+"""
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from audio import atomic_path, decode, save_cached
+from competitions import get_competition
+from configs import load_config, parse_overrides
+from datasets import cache_root, cached_path, folds_path, make_folds
+
+
+def cache_one(job: tuple[str, str, int]) -> str | None:
+    """Decode + resample + store one file; returns an error message instead of raising, so
+    one unreadable file does not stop the others."""
+    src, dst, sample_rate = job
+    try:
+        save_cached(dst, decode(src, sample_rate))
+    except Exception as e:  # noqa: BLE001 - reported to the user with the file name
+        return f"{src}: {type(e).__name__}: {e}"
+    return None
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("exp")
+    parser.add_argument("-o", "--override", action="append", help="field=value")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.exp, parse_overrides(args.override))
+    comp = get_competition(cfg.competition, cfg.data_dir)
+
+    recordings = comp.train_recordings()
+    tests = comp.test_rows().drop_duplicates("audio_id")
+    jobs = [(p, str(cached_path(cfg, "train", i)), cfg.sample_rate)
+            for i, p in zip(recordings["id"], recordings["path"])]
+    jobs += [(p, str(cached_path(cfg, "test", i)), cfg.sample_rate)
+             for i, p in zip(tests["audio_id"], tests["path"])]
+    todo = [job for job in jobs if not Path(job[1]).exists()]
+    print(f"prepare {cfg.name}: {len(jobs)} recordings, {len(jobs) - len(todo)} already cached "
+          f"in {cache_root(cfg)}")
+    errors = []
+    if todo:
+        with ProcessPoolExecutor(max(1, cfg.num_workers)) as pool:
+            for err in tqdm(pool.map(cache_one, todo, chunksize=4), total=len(todo),
+                            desc="decode", dynamic_ncols=True):
+                if err:
+                    errors.append(err)
+    for err in errors:
+        print(f"  could not read {err}")
+    if errors:
+        raise SystemExit(f"{len(errors)} file(s) could not be read (listed above)")
+
+    path = folds_path(cfg)
+    if not path.exists():
+        folds = pd.DataFrame({"id": recordings["id"],
+                              "fold": make_folds(recordings, cfg.n_folds, cfg.seed)})
+        tmp = atomic_path(path)
+        folds.to_csv(tmp, index=False)
+        tmp.replace(path)
+    print(f"folds: {path}")
+
+
+if __name__ == "__main__":
+    main()

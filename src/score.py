@@ -1,0 +1,48 @@
+"""Print an experiment's one-line summary: CV from its OOF, and the true test score of its
+submission where the test labels are known (the demo's solution file).
+
+    python src/score.py EXP   ->   exp001 cv_lwlrap=0.8123 test_lwlrap=0.7981 oof=... submission=...
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from competitions import get_competition
+from configs import load_config, parse_overrides
+from oof import OOF_DIR, Oof
+
+
+def test_score(comp, submission: Path, solution: Path) -> float:
+    """Score a written submission file against the true labels, rows matched by id."""
+    row_ids, truth = comp.load_solution(solution)
+    sub = pd.read_csv(submission, dtype=str)  # ids such as "1e5" must stay strings
+    sub = sub.set_index(sub.columns[0])
+    missing = set(row_ids) - set(sub.index)
+    if missing:
+        raise SystemExit(f"{submission} lacks {len(missing)} row(s) of {solution}")
+    return comp.score(truth, sub.loc[row_ids, comp.classes].to_numpy(np.float64))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("exp")
+    parser.add_argument("-o", "--override", action="append", help="field=value")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.exp, parse_overrides(args.override))
+    comp = get_competition(cfg.competition, cfg.data_dir)
+    oof_path = OOF_DIR / f"{cfg.name}.npy"
+    oof = Oof.load(oof_path)
+    submission = Path("submissions") / f"{cfg.name}.csv"
+    parts = [cfg.name, f"cv_{oof.metric}={oof.cv:.4f}"]
+    if cfg.solution_csv and Path(cfg.solution_csv).exists() and submission.exists():
+        parts.append(f"test_{comp.metric}={test_score(comp, submission, Path(cfg.solution_csv)):.4f}")
+    parts += [f"oof={oof_path}", f"submission={submission}"]
+    print(" ".join(parts))
+
+
+if __name__ == "__main__":
+    main()

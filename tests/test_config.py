@@ -1,0 +1,51 @@
+import textwrap
+
+import pytest
+
+from configs import Config, load_config, parse_overrides
+
+
+def test_experiment_named_after_file_and_inherits():
+    cfg = load_config("exp002")
+    assert cfg.name == "exp002"
+    assert cfg.backbone == "resnet18"  # exp002's own change
+    assert cfg.data_dir == load_config("exp001").data_dir  # inherited from exp001
+
+
+def test_unknown_field_is_an_error():
+    with pytest.raises(AttributeError, match="epoch"):
+        class Config2(Config):  # noqa: F841
+            epoch = 3  # misspelt "epochs"
+    with pytest.raises(AttributeError):
+        Config(epoch=3)
+    with pytest.raises(SystemExit):
+        parse_overrides(["epoch=3"])
+
+
+def test_subclass_of_class_above_in_same_file(tmp_path):
+    path = tmp_path / "exp901.py"
+    path.write_text(textwrap.dedent("""
+        from configs.exp001 import Config as Base
+
+        class Config(Base):
+            lr = 5e-4
+
+        class Config(Config):
+            epochs = 1
+    """))
+    cfg = load_config(str(path))
+    assert (cfg.name, cfg.epochs, cfg.lr, cfg.backbone) == ("exp901", 1, 5e-4,
+                                                            load_config("exp001").backbone)
+
+
+def test_overrides_are_typed_and_instances_do_not_share_dicts():
+    assert parse_overrides(["epochs=2", "backbone=resnet18", "train_folds=(0,)"]) == {
+        "epochs": 2, "backbone": "resnet18", "train_folds": (0,)}
+    a, b = Config(), Config()
+    a.augment["Gain"]["p"] = 0.0
+    assert b.augment["Gain"]["p"] == 0.5 and Config.augment["Gain"]["p"] == 0.5
+
+
+def test_unknown_experiment_names_the_file():
+    with pytest.raises(SystemExit, match="src/configs/nope.py"):
+        load_config("nope")

@@ -1,0 +1,114 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from audio import decode, open_cached, save_cached, to_float
+from datasets import RecordingWindows, SedDataset, choose_crop, make_folds
+
+SR = 1000
+
+
+@pytest.fixture
+def cached(tmp_path):
+    """Two 10-s recordings: 'a' with class 0 at 1-2 s and class 1 at 7.5-8 s; 'b' weak."""
+    paths = []
+    for name in ["a", "b"]:
+        path = tmp_path / f"{name}.npy"
+        save_cached(path, np.linspace(-0.5, 0.5, 10 * SR, dtype=np.float32))
+        paths.append(str(path))
+    recordings = pd.DataFrame({"id": ["a", "b"], "cache_path": paths, "labels": [[0, 1], [2]]})
+    events = pd.DataFrame({"id": ["a", "a", "b"], "cls": [0, 1, 2], "t_min": [1.0, 7.5, 0.0],
+                           "t_max": [2.0, 8.0, np.inf]})
+    return recordings, events
+
+
+def test_cache_roundtrip_is_int16_and_memory_mapped(tmp_path):
+    wave = np.sin(np.linspace(0, 100, 5000)).astype(np.float32) * 0.9
+    save_cached(tmp_path / "x.npy", wave)
+    ints = open_cached(tmp_path / "x.npy")
+    assert ints.dtype == np.int16 and isinstance(ints, np.memmap)
+    assert np.abs(to_float(ints) - wave).max() < 1e-4
+
+
+def test_decode_resamples_and_downmixes(tmp_path):
+    import soundfile as sf
+    t = np.arange(48000) / 48000
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], 1) * 0.5
+    sf.write(tmp_path / "s.flac", stereo, 48000)
+    wave = decode(tmp_path / "s.flac", 16000)
+    assert wave.dtype == np.float32 and wave.shape == (16000,)
+    spectrum = np.abs(np.fft.rfft(wave))
+    assert abs(np.argmax(spectrum) - 440) <= 1  # 1 Hz bins: the tone survived resampling
+
+
+def test_choose_crop_holds_short_event_and_stays_inside_long_one():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        s = choose_crop(10_000, 3000, 4000, 5000, rng)
+        assert 2000 <= s <= 4000  # the whole event is inside [s, s + 3000)
+        s = choose_crop(10_000, 3000, 1000, 9000, rng)
+        assert 1000 <= s <= 6000
+        assert 0 <= choose_crop(10_000, 3000, 9500, 9900, rng) <= 7000  # clipped to the file
+    assert choose_crop(2000, 3000, 0, 2000, rng) == 0  # shorter than the crop
+
+
+def test_crop_targets_come_from_events_inside_the_crop(cached):
+    recordings, events = cached
+    ds = SedDataset(recordings.iloc[:1], events, n_classes=3, sample_rate=SR, duration=3.0,
+                    crops_per_file=100)
+    seen = set()
+    for i in range(len(ds)):
+        wave, target = ds[i]
+        assert wave.shape == (3 * SR,)
+        start = round(float(wave[0]) * SR * 10 + 5 * SR)  # the ramp encodes the crop's start
+        truth = [float(start < 2 * SR and start + 3 * SR > 1 * SR),
+                 float(start < 8 * SR and start + 3 * SR > 7.5 * SR), 0.0]
+        assert target.tolist() == truth
+        seen.add(tuple(truth))
+    assert (1.0, 0.0, 0.0) in seen and (0.0, 1.0, 0.0) in seen  # both events get picked
+
+
+def test_weak_label_crops_anywhere_with_the_label(cached):
+    recordings, events = cached
+    ds = SedDataset(recordings.iloc[1:], events, 3, SR, 3.0, crops_per_file=50)
+    starts = {round(float(ds[i][0][0]) * SR * 10 + 5 * SR) for i in range(len(ds))}
+    assert all(ds[i][1].tolist() == [0, 0, 1] for i in range(len(ds)))
+    assert min(starts) < 2 * SR and max(starts) > 5 * SR
+
+
+def test_batches_do_not_depend_on_workers(cached):
+    recordings, events = cached
+    ds = SedDataset(recordings, events, 3, SR, 2.0, crops_per_file=4,
+                    augment=lambda w, sr: w + np.random.uniform(-0.01, 0.01, len(w)).astype(np.float32))
+    batches = []
+    for workers in (0, 2):
+        loader = DataLoader(ds, batch_size=4, shuffle=True, num_workers=workers,
+                            generator=torch.Generator().manual_seed(0))
+        batches.append(torch.cat([w for w, _ in loader]))
+    assert torch.equal(batches[0], batches[1])
+    first = torch.stack([ds[i][0] for i in range(len(ds))])
+    ds.epoch = 1  # a new epoch draws new crops
+    assert not torch.equal(first, torch.stack([ds[i][0] for i in range(len(ds))]))
+
+
+def test_recording_windows_pad_and_cover(tmp_path):
+    save_cached(tmp_path / "r.npy", np.full(2700, 0.5, dtype=np.float32))
+    save_cached(tmp_path / "short.npy", np.full(300, 0.5, dtype=np.float32))
+    ds = RecordingWindows([str(tmp_path / "r.npy"), str(tmp_path / "short.npy")], SR, 1.0, 0.5)
+    windows, n, _ = ds[0]
+    assert windows.shape == (5, 1000) and n == 2700  # starts 0, 500, ..., 2000
+    assert windows[4, 699] > 0.49 and windows[4, 700:].abs().max() == 0
+    windows, n, _ = ds[1]
+    assert windows.shape == (1, 1000) and windows[0, 299] > 0.49 and windows[0, 300] == 0
+
+
+def test_folds_group_recordings_and_stratify():
+    recordings = pd.DataFrame({"id": [f"r{i}" for i in range(40)],
+                               "group": [f"g{i // 2}" for i in range(40)],
+                               "labels": [[i % 4] for i in range(40)]})
+    folds = make_folds(recordings, 4, seed=0)
+    assert set(folds) == {0, 1, 2, 3}
+    assert recordings.assign(f=folds).groupby("group")["f"].nunique().max() == 1
+    assert np.array_equal(folds, make_folds(recordings, 4, seed=0))

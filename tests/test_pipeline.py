@@ -1,0 +1,112 @@
+"""The whole pipeline as a user runs it: run.sh on a tiny demo competition, then ensemble.py."""
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from make_demo import make_rfcx_demo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TINY = '''
+from configs.exp001 import Config as Base
+
+
+class Config(Base):
+    data_dir = "input/tiny"
+    solution_csv = "input/tiny.solution.csv"
+    sample_rate = 16000
+    duration = 2.0
+    n_folds = 2
+    epochs = 1
+    batch_size = 4
+    crops_per_file = 1
+    n_fft = 512
+    hop_length = 256
+    mel_bins = 32
+    backbone = "resnet10t"
+    head_hidden = 32
+    num_workers = 0
+'''
+
+
+def run(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "PYTHON": sys.executable}
+    proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """Two experiments trained and inferred with run.sh on a tiny generated competition."""
+    work = tmp_path_factory.mktemp("work")
+    make_rfcx_demo(work / "input" / "tiny", seed=1, n_species=3, n_train=12, n_test=4,
+                   duration=4.0, sr=16000)
+    (work / "tiny.py").write_text(TINY)
+    # the "copy a config and append a subclass of the class above" pattern
+    (work / "tiny2.py").write_text(TINY + '\n\nclass Config(Config):\n'
+                                   '    backbone = "mobilenetv3_small_050"\n')
+    lines = [run("bash", str(ROOT / "run.sh"), exp, cwd=work).strip().splitlines()[-1]
+             for exp in ("tiny.py", "tiny2.py")]
+    return work, lines
+
+
+def test_run_sh_prints_summary_and_writes_outputs(workdir):
+    work, lines = workdir
+    for exp, line in zip(("tiny", "tiny2"), lines):
+        m = re.fullmatch(rf"{exp} cv_lwlrap=(\S+) test_lwlrap=(\S+) oof=oof/{exp}\.npy "
+                         rf"submission=submissions/{exp}\.csv", line)
+        assert m, line
+        assert 0 < float(m[1]) <= 1 and 0 < float(m[2]) <= 1
+        assert (work / "oof" / f"{exp}.npy").exists()
+        assert (work / "models" / exp / "fold0.pt").exists()
+        assert (work / "models" / exp / "fold1.pt").exists()
+        saved = json.loads((work / "models" / exp / "config.json").read_text())
+        assert saved["epochs"] == 1 and saved["name"] == exp
+
+
+def test_submission_matches_sample_submission(workdir):
+    work, _ = workdir
+    sample = pd.read_csv(work / "input/tiny/sample_submission.csv", dtype={"recording_id": str})
+    sub = pd.read_csv(work / "submissions/tiny.csv", dtype={"recording_id": str})
+    assert list(sub.columns) == list(sample.columns)
+    assert sub["recording_id"].tolist() == sample["recording_id"].tolist()
+    values = sub.drop(columns="recording_id").to_numpy()
+    assert np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1
+
+
+def test_oof_covers_every_train_recording_once(workdir):
+    work, _ = workdir
+    meta = json.loads((work / "oof/tiny.json").read_text())
+    tp = pd.read_csv(work / "input/tiny/train_tp.csv", dtype={"recording_id": str})
+    assert sorted(meta["ids"]) == sorted(tp["recording_id"].unique())
+    assert np.load(work / "oof/tiny.npy").shape == (len(meta["ids"]), 3)
+    assert set(meta["folds"]) == {0, 1}
+
+
+def test_ensemble_blends_and_refuses_misaligned(workdir):
+    work, _ = workdir
+    out = run(sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy", "oof/tiny2.npy",
+              cwd=work)
+    assert re.search(r"blend \(mean\)\s+0\.\d{4}", out), out
+    sub = pd.read_csv(work / "submissions/ensemble.csv", dtype={"recording_id": str})
+    a = pd.read_csv(work / "submissions/tiny.csv", dtype={"recording_id": str})
+    b = pd.read_csv(work / "submissions/tiny2.csv", dtype={"recording_id": str})
+    assert np.allclose(sub.iloc[:, 1:], (a.iloc[:, 1:] + b.iloc[:, 1:]) / 2, atol=1e-6)
+
+    meta = json.loads((work / "oof/tiny.json").read_text())
+    meta.update(experiment="short", ids=meta["ids"][1:], folds=meta["folds"][1:],
+                targets=meta["targets"][1:])
+    (work / "oof/short.json").write_text(json.dumps(meta))
+    np.save(work / "oof/short.npy", np.load(work / "oof/tiny.npy")[1:])
+    proc = subprocess.run([sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy",
+                           "oof/short.npy"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode != 0 and "OOF rows differ" in proc.stderr
