@@ -1,6 +1,6 @@
-"""exp001 with another backbone: a second demo model for `ensemble.py` to blend."""
+"""exp001 with a ResNet backbone: slower, stronger, and different enough to blend with it."""
 from configs.exp001 import Config as Base
 
 
 class Config(Base):
-    backbone = "resnet18"
+    backbone = "resnet10t"
