@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from audio import atomic_path  # noqa: E402
+from atomic import write_csv  # noqa: E402
 from competitions import get_competition  # noqa: E402
 from oof import Oof, load_test  # noqa: E402
 
@@ -71,9 +71,7 @@ def main(argv: list[str] | None = None) -> None:
                              f"than {ref.experiment}'s: run infer.py again for both")
     sub = comp.make_submission(row_ids, np.mean([t[2] for t in tests], axis=0))
     out = Path(args.out)
-    tmp = atomic_path(out)
-    sub.to_csv(tmp, index=False)
-    tmp.replace(out)
+    write_csv(out, sub)
     print(f"submission: {out} ({len(sub)} rows, {len(oofs)} experiments)")
 
 

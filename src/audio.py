@@ -6,13 +6,13 @@ without reading it: a crop costs a seek, not a decode (README gives the measured
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
+
+from atomic import write_npy
 
 INT16_SCALE = 32767.0
 
@@ -36,23 +36,9 @@ def decode(path: str | Path, sample_rate: int) -> np.ndarray:
     return np.nan_to_num(np.asarray(wave, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
 
 
-def atomic_path(path: str | Path) -> Path:
-    """A temporary sibling of `path` to write into before `os.replace`: a crash mid-write
-    never leaves a truncated file under the real name for a later run to trust."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
-
-
 def save_cached(path: str | Path, wave: np.ndarray) -> None:
     """Store a float wave in [-1, 1] as int16 .npy (half the bytes of float32)."""
-    ints = np.clip(np.round(wave * INT16_SCALE), -32768, 32767).astype(np.int16)
-    tmp = atomic_path(path)
-    with open(tmp, "wb") as f:
-        np.save(f, ints)
-    os.replace(tmp, path)
+    write_npy(path, np.clip(np.round(wave * INT16_SCALE), -32768, 32767).astype(np.int16))
 
 
 def open_cached(path: str | Path) -> np.ndarray:

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -13,7 +13,7 @@ import numpy as np
 import soundfile as sf
 
 from audio import decode, open_cached, to_float
-from configs import load_config
+from configs import experiment_cli
 from datasets import cached_path
 from competitions import get_competition
 
@@ -60,12 +60,15 @@ def bench_io(cfg) -> None:
     print(" ".join(f"{k}={v:.2f}" for k, v in figures.items()))
 
 
+BENCHES = {"io": bench_io}
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["io"])
-    parser.add_argument("exp")
-    args = parser.parse_args(argv)
-    bench_io(load_config(args.exp))
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in BENCHES:
+        raise SystemExit(f"usage: python src/bench.py {{{','.join(BENCHES)}}} EXP")
+    cfg, _ = experiment_cli(__doc__, argv[1:])
+    BENCHES[argv[0]](cfg)
 
 
 if __name__ == "__main__":

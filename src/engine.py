@@ -12,7 +12,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from audio import atomic_path
+from atomic import atomic_path
 from metrics import MetricMeter
 
 
@@ -136,6 +136,5 @@ def rows_max(timeline: np.ndarray, fps: float, t_start: np.ndarray,
 
 
 def save_checkpoint(path, model: nn.Module, **info) -> None:
-    tmp = atomic_path(path)
-    torch.save({"model": model.state_dict(), **info}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save({"model": model.state_dict(), **info}, tmp)

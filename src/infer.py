@@ -8,15 +8,14 @@ max inside its time span, and the folds are averaged.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from audio import atomic_path
+from atomic import write_csv
 from competitions import get_competition
-from configs import load_config, parse_overrides
+from configs import experiment_cli
 from datasets import RecordingWindows, cached_path
 from engine import predict_timelines, resolve_device, rows_max
 from models import build_model
@@ -51,13 +50,11 @@ def predict_rows(cfg, comp, models, rows, device) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("exp")
-    parser.add_argument("--audio-dir", help="read test audio from here instead of the cache")
-    parser.add_argument("--out", help="submission path (default submissions/EXP.csv)")
-    parser.add_argument("-o", "--override", action="append", help="field=value")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.exp, parse_overrides(args.override))
+    def add_arguments(parser):
+        parser.add_argument("--audio-dir", help="read test audio from here instead of the cache")
+        parser.add_argument("--out", help="submission path (default submissions/EXP.csv)")
+
+    cfg, args = experiment_cli(__doc__, argv, add_arguments)
     comp = get_competition(cfg.competition, cfg.data_dir)
     device = resolve_device(cfg.device)
 
@@ -69,9 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sub = comp.make_submission(rows["row_id"].tolist(), scores)
     out = Path(args.out or f"submissions/{cfg.name}.csv")
-    tmp = atomic_path(out)
-    sub.to_csv(tmp, index=False)
-    tmp.replace(out)
+    write_csv(out, sub)
     save_test(cfg.name, rows["row_id"].tolist(), comp.classes, scores)
     print(f"submission: {out} ({len(sub)} rows)")
 

@@ -8,13 +8,12 @@ reduced to the submission's rows, which ensemble.py blends with the same weights
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from audio import atomic_path
+from atomic import atomic_path, write_json, write_npy
 
 OOF_DIR = Path("oof")
 MODELS_DIR = Path("models")
@@ -23,19 +22,6 @@ MODELS_DIR = Path("models")
 def run_dir(cfg) -> Path:
     """Checkpoints, logs and the resolved config of one experiment."""
     return MODELS_DIR / cfg.name
-
-
-def write_json(path: Path, obj: dict) -> None:
-    tmp = atomic_path(path)
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
-
-
-def write_npy(path: Path, array: np.ndarray) -> None:
-    tmp = atomic_path(path)
-    with open(tmp, "wb") as f:
-        np.save(f, array)
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -90,11 +76,9 @@ def test_path(experiment: str, out_dir: Path = OOF_DIR) -> Path:
 def save_test(experiment: str, row_ids: list[str], classes: list[str], scores: np.ndarray,
               out_dir: Path = OOF_DIR) -> Path:
     path = test_path(experiment, out_dir)
-    tmp = atomic_path(path)
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, row_ids=np.asarray(row_ids), classes=np.asarray(classes),
                  scores=scores.astype(np.float32))
-    os.replace(tmp, path)
     return path
 
 
@@ -109,10 +93,8 @@ def load_test(experiment: str, out_dir: Path = OOF_DIR) -> tuple[list[str], list
 def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray) -> None:
     """The best epoch's predictions on one validation fold, merged later by `merge_folds`."""
     path = run_dir(cfg) / f"oof_fold{fold}.npz"
-    tmp = atomic_path(path)
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, ids=np.asarray(ids), preds=preds.astype(np.float32))
-    os.replace(tmp, path)
 
 
 def merge_folds(cfg, competition, recordings) -> Oof:

@@ -7,16 +7,16 @@ does what is missing.
 """
 from __future__ import annotations
 
-import argparse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from audio import atomic_path, decode, save_cached
+from atomic import write_csv
+from audio import decode, save_cached
 from competitions import get_competition
-from configs import load_config, parse_overrides
+from configs import experiment_cli
 from datasets import cache_root, cached_path, folds_path, make_folds
 
 
@@ -32,11 +32,7 @@ def cache_one(job: tuple[str, str, int]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("exp")
-    parser.add_argument("-o", "--override", action="append", help="field=value")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.exp, parse_overrides(args.override))
+    cfg, _ = experiment_cli(__doc__, argv)
     comp = get_competition(cfg.competition, cfg.data_dir)
 
     recordings = comp.train_recordings()
@@ -64,9 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     if not path.exists():
         folds = pd.DataFrame({"id": recordings["id"],
                               "fold": make_folds(recordings, cfg.n_folds, cfg.seed)})
-        tmp = atomic_path(path)
-        folds.to_csv(tmp, index=False)
-        tmp.replace(path)
+        write_csv(path, folds)
     print(f"folds: {path}")
 
 

@@ -5,14 +5,13 @@ submission where the test labels are known (the demo's solution file).
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from competitions import get_competition
-from configs import load_config, parse_overrides
+from configs import experiment_cli
 from oof import OOF_DIR, Oof
 
 
@@ -28,11 +27,7 @@ def test_score(comp, submission: Path, solution: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("exp")
-    parser.add_argument("-o", "--override", action="append", help="field=value")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.exp, parse_overrides(args.override))
+    cfg, _ = experiment_cli(__doc__, argv)
     comp = get_competition(cfg.competition, cfg.data_dir)
     oof_path = OOF_DIR / f"{cfg.name}.npy"
     oof = Oof.load(oof_path)

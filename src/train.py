@@ -4,17 +4,16 @@
 """
 from __future__ import annotations
 
-import argparse
-import json
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from atomic import write_csv, write_json
 from augment import build_wave_augment
 from competitions import get_competition
-from configs import load_config, parse_overrides
+from configs import experiment_cli
 from datasets import RecordingWindows, SedDataset, load_train_table, multi_hot
 from engine import (build_optimizer, predict_timelines, resolve_device, save_checkpoint,
                     seed_everything, train_one_epoch, warmup_cosine)
@@ -62,23 +61,19 @@ def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device) -
             save_checkpoint(out / f"fold{fold}.pt", model, epoch=epoch, score=best,
                             classes=comp.classes, config=cfg.to_dict())
             save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
-        pd.DataFrame(log).to_csv(out / f"log_fold{fold}.csv", index=False)
+        write_csv(out / f"log_fold{fold}.csv", pd.DataFrame(log))
         print(f"fold {fold} epoch {epoch}: loss {stats['loss']:.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("exp")
-    parser.add_argument("--fold", type=int, action="append", help="train only this fold")
-    parser.add_argument("-o", "--override", action="append", help="field=value")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.exp, parse_overrides(args.override))
+    cfg, args = experiment_cli(__doc__, argv, lambda p: p.add_argument(
+        "--fold", type=int, action="append", help="train only this fold (repeatable)"))
     comp = get_competition(cfg.competition, cfg.data_dir)
     recordings, events = load_train_table(cfg, comp)
     device = resolve_device(cfg.device)
     run_dir(cfg).mkdir(parents=True, exist_ok=True)
-    (run_dir(cfg) / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    write_json(run_dir(cfg) / "config.json", cfg.to_dict())
 
     folds = args.fold or list(cfg.train_folds if cfg.train_folds is not None
                               else range(cfg.n_folds))

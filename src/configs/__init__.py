@@ -1,6 +1,7 @@
 """Experiment configs: one file per experiment, named after it (exp001.py -> "exp001")."""
 from __future__ import annotations
 
+import argparse
 import ast
 import importlib
 import importlib.util
@@ -9,7 +10,7 @@ from typing import Any
 
 from .base import FIELDS, Config
 
-__all__ = ["Config", "FIELDS", "load_config", "parse_overrides"]
+__all__ = ["Config", "FIELDS", "load_config", "parse_overrides", "experiment_cli"]
 
 
 def load_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
@@ -57,3 +58,16 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         except (ValueError, SyntaxError):
             out[key] = raw
     return out
+
+
+def experiment_cli(doc: str, argv: list[str] | None = None,
+                   add_arguments=None) -> tuple[Config, argparse.Namespace]:
+    """The command line every script shares: `EXP [-o field=value ...]` plus its own options."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("exp", help="experiment under src/configs/ (exp001) or a config file")
+    parser.add_argument("-o", "--override", action="append", metavar="FIELD=VALUE",
+                        help="change a config field for this run, e.g. -o epochs=1")
+    if add_arguments:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    return load_config(args.exp, parse_overrides(args.override)), args
