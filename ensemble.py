@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from atomic import write_csv  # noqa: E402
-from competitions import get_competition  # noqa: E402
+from competitions import competition_for  # noqa: E402
 from oof import Oof, load_test  # noqa: E402
 
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     oofs = align([Oof.load(p) for p in args.oofs])
     ref = oofs[0]
-    comp = get_competition(ref.competition, ref.data_dir)
+    comp = competition_for(SimpleNamespace(**ref.config))
 
     blend = np.mean([o.preds for o in oofs], axis=0)
     fold_ids = sorted(set(ref.folds.tolist()))

@@ -1,6 +1,7 @@
 """Benchmarks that print figures (never timed unit tests: shared machines are noisy).
 
-    python src/bench.py io EXP   # cost of reading one training crop, by storage format
+    python src/bench.py io EXP      # cost of reading one training crop, by storage format
+    python src/bench.py train EXP   # training samples/s end to end vs the model alone
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import soundfile as sf
 from audio import decode, open_cached, to_float
 from configs import experiment_cli
 from datasets import cached_path
-from competitions import get_competition
+from competitions import competition_for
 
 
 def per_call_ms(fn, paths: list, repeats: int = 3) -> float:
@@ -29,7 +30,7 @@ def per_call_ms(fn, paths: list, repeats: int = 3) -> float:
 def bench_io(cfg) -> None:
     """One random `cfg.duration` crop read from: the int16 .npy cache (memory-mapped), a FLAC
     at the cache's sample rate (soundfile seeks), and the original file decoded + resampled."""
-    comp = get_competition(cfg.competition, cfg.data_dir)
+    comp = competition_for(cfg)
     recs = comp.train_recordings().head(30)
     cached = [cached_path(cfg, "train", i) for i in recs["id"]]
     if not all(p.exists() for p in cached):
@@ -60,7 +61,55 @@ def bench_io(cfg) -> None:
     print(" ".join(f"{k}={v:.2f}" for k, v in figures.items()))
 
 
-BENCHES = {"io": bench_io}
+def bench_train(cfg, steps: int = 30) -> None:
+    """Samples per second of the real training loop (loader workers, augmentation, transfer,
+    forward, backward, step) against the same steps on one batch already in memory: the ratio
+    says whether the data pipeline keeps the model fed."""
+    import torch
+
+    from datasets import load_train_table
+    from engine import resolve_device, seed_everything
+    from train import build_trainer, train_loader
+
+    comp = competition_for(cfg)
+    recordings, events = load_train_table(cfg, comp)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    _, _, loader = train_loader(cfg, len(comp.classes), recordings, events, cfg.seed, device)
+    trainer = build_trainer(cfg, len(comp.classes), len(loader), device)
+    steps = min(steps, len(loader) - 3)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def timed(batches) -> float:
+        n, start = 0, 0.0
+        for i, batch in enumerate(batches):
+            if i == 3:  # after warm-up (worker start, first allocations)
+                sync()
+                start = time.perf_counter()
+            trainer.train_step(batch)
+            n += i >= 3
+        sync()
+        return n * cfg.batch_size / (time.perf_counter() - start)
+
+    def loader_steps():
+        for i, batch in enumerate(loader):
+            if i == steps + 3:
+                return
+            yield batch
+
+    end_to_end = timed(loader_steps())
+    batch = next(iter(loader))
+    model_only = timed([batch] * (steps + 3))
+    print(f"device={device} backbone={cfg.backbone} batch={cfg.batch_size} "
+          f"crop={cfg.duration}s workers={cfg.num_workers} steps={steps}")
+    print(f"train_samples_per_s={end_to_end:.1f} model_only_samples_per_s={model_only:.1f} "
+          f"ratio={end_to_end / model_only:.2f}")
+
+
+BENCHES = {"io": bench_io, "train": bench_train}
 
 
 def main(argv: list[str] | None = None) -> None:

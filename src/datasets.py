@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Sampler
 
 from audio import load_wave, open_cached, to_float
 
@@ -85,40 +85,50 @@ def choose_crop(n_samples: int, crop: int, start: int, end: int,
 
 
 class SedDataset(Dataset):
-    """`crops_per_file` random crops of `duration` s per recording per epoch, each centred on a
-    randomly chosen event of that recording; the target holds every class with an event
-    overlapping the crop by more than `min_overlap` s.
+    """Crops of `duration` s, each around a randomly chosen event of its recording, with:
 
-    Randomness comes from (seed, epoch, index), not from the worker process, so a run gives
-    the same batches whatever `num_workers` is.
+    - `target`: every class with an event overlapping the crop by more than `min_overlap` s
+      (smoothed towards 0/1 by `label_smoothing`);
+    - `weight`: 1 per class, except secondary labels (weak "maybe present" labels): 0 when
+      `secondary_label` is None (out of the loss), else their target is `secondary_label`;
+    - `frame_target`: (frames, classes), 1 where an event covers the frame (strong labels).
+
+    An item is `(recording, draw)`, as EpochSampler yields them, with a draw number unique over
+    the run: the crop's randomness comes from (seed, draw), never from the worker process, so a
+    run gives the same batches whatever `num_workers` is, and a resumed run the same as an
+    uninterrupted one.
     """
 
     def __init__(self, recordings: pd.DataFrame, events: pd.DataFrame, n_classes: int,
-                 sample_rate: int, duration: float, crops_per_file: int = 1,
-                 min_overlap: float = 0.0, augment=None, seed: int = 0) -> None:
+                 sample_rate: int, duration: float, hop_length: int, min_overlap: float = 0.0,
+                 augment=None, seed: int = 0, label_smoothing: float = 0.0,
+                 secondary_label: float | None = None) -> None:
         self.paths = recordings["cache_path"].tolist()
         by_id = {rid: g[["cls", "t_min", "t_max"]].to_numpy(np.float64)
                  for rid, g in events.groupby("id")}
         self.events = [by_id.get(rid, np.zeros((0, 3))) for rid in recordings["id"]]
+        secondary = recordings["secondary"] if "secondary" in recordings else [[]] * len(self.paths)
+        self.secondary = [np.asarray(s, dtype=int) for s in secondary]
         self.n_classes = n_classes
         self.sr = sample_rate
         self.crop = int(round(duration * sample_rate))
-        self.crops_per_file = crops_per_file
+        self.hop = hop_length
         self.min_overlap = min_overlap
         self.augment = augment
         self.seed = seed
-        self.epoch = 0
+        self.label_smoothing = label_smoothing
+        self.secondary_label = secondary_label
 
     def __len__(self) -> int:
-        return len(self.paths) * self.crops_per_file
+        return len(self.paths)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rec = index % len(self.paths)
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+    def __getitem__(self, item) -> dict[str, torch.Tensor]:
+        rec, draw = item if isinstance(item, tuple) else (item, item)
+        rng = np.random.default_rng([self.seed, draw])
         ints = open_cached(self.paths[rec])
         events = self.events[rec]
         if len(events):
-            cls, t0, t1 = events[rng.integers(len(events))]
+            _, t0, t1 = events[rng.integers(len(events))]
             start = choose_crop(len(ints), self.crop, int(t0 * self.sr),
                                 int(min(t1, len(ints) / self.sr) * self.sr), rng)
         else:
@@ -126,18 +136,80 @@ class SedDataset(Dataset):
         wave = np.zeros(self.crop, dtype=np.float32)
         piece = to_float(ints[start:start + self.crop])
         wave[:len(piece)] = piece
-        t_start, t_end = start / self.sr, (start + self.crop) / self.sr
-        target = np.zeros(self.n_classes, dtype=np.float32)
-        if len(events):
-            overlap = np.minimum(events[:, 2], t_end) - np.maximum(events[:, 1], t_start)
-            target[events[overlap > self.min_overlap, 0].astype(int)] = 1.0
         if self.augment is not None:
             # audiomentations draws from the global generators: seed them per item
             item_seed = int(rng.integers(2**31))
             random.seed(item_seed)
             np.random.seed(item_seed)
             wave = self.augment(wave, self.sr)
-        return torch.from_numpy(wave), torch.from_numpy(target)
+        target, weight, frame_target = self.targets(rec, start / self.sr)
+        return {"wave": torch.from_numpy(wave), "target": torch.from_numpy(target),
+                "weight": torch.from_numpy(weight), "frame_target": torch.from_numpy(frame_target)}
+
+    def targets(self, rec: int, t_start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        events, t_end = self.events[rec], t_start + self.crop / self.sr
+        target = np.zeros(self.n_classes, dtype=np.float32)
+        weight = np.ones(self.n_classes, dtype=np.float32)
+        frame_times = t_start + np.arange(self.crop // self.hop + 1) * self.hop / self.sr
+        frame_target = np.zeros((len(frame_times), self.n_classes), dtype=np.float32)
+        if len(events):
+            overlap = np.minimum(events[:, 2], t_end) - np.maximum(events[:, 1], t_start)
+            present = events[overlap > self.min_overlap]
+            target[present[:, 0].astype(int)] = 1.0
+            for cls, t0, t1 in present:
+                frame_target[(frame_times >= t0) & (frame_times <= t1), int(cls)] = 1.0
+        maybe = self.secondary[rec][target[self.secondary[rec]] == 0]
+        if self.secondary_label is None:
+            weight[maybe] = 0.0
+        else:
+            target[maybe] = self.secondary_label
+        if self.label_smoothing:
+            target = target * (1 - self.label_smoothing) + self.label_smoothing / 2
+        return target, weight, frame_target
+
+
+def class_balanced_weights(labels: list[list[int]], n_classes: int) -> np.ndarray:
+    """Per-recording sampling weight: the mean over its labels of 1 / (recordings of that
+    class), so every class is drawn about equally often (PANNs' and PSLA's balanced sampling)."""
+    counts = np.bincount([c for row in labels for c in row], minlength=n_classes)
+    return np.array([np.mean([1.0 / counts[c] for c in row]) if len(row) else 1.0 / counts.max()
+                     for row in labels])
+
+
+class EpochSampler(Sampler):
+    """Draws `n * crops_per_file` (recording, draw) items per epoch: a shuffle of every recording
+    repeated `crops_per_file` times, or, with `weights`, a weighted draw with replacement.
+
+    The order depends only on (seed, epoch), so `start` can skip the batches a resumed run has
+    already trained on, and `num_replicas`/`rank` split it between distributed processes.
+    """
+
+    def __init__(self, n: int, crops_per_file: int = 1, weights: np.ndarray | None = None,
+                 seed: int = 0, num_replicas: int = 1, rank: int = 0) -> None:
+        self.n, self.crops, self.seed = n, crops_per_file, seed
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+        self.num_replicas, self.rank = num_replicas, rank
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def _order(self) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        total = self.n * self.crops
+        if self.weights is None:
+            return torch.arange(total)[torch.randperm(total, generator=g)] % self.n
+        return torch.multinomial(self.weights, total, replacement=True, generator=g)
+
+    def __iter__(self):
+        order = self._order().tolist()
+        per_rank = len(order) // self.num_replicas
+        mine = list(range(self.rank, per_rank * self.num_replicas, self.num_replicas))
+        for position in mine[self.start:]:
+            yield order[position], self.epoch * len(order) + position
+
+    def __len__(self) -> int:
+        return self.n * self.crops // self.num_replicas - self.start
 
 
 class RecordingWindows(Dataset):

@@ -1,4 +1,4 @@
-"""The training step and sliding-window prediction shared by train.py and infer.py."""
+"""Sliding-window prediction shared by validation (train.py) and infer.py, and run helpers."""
 from __future__ import annotations
 
 import math
@@ -13,7 +13,6 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from atomic import atomic_path
-from metrics import MetricMeter
 
 
 def seed_everything(seed: int) -> None:
@@ -29,58 +28,13 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-
-
-def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
-    if cfg.optimizer not in OPTIMIZERS:
-        raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; known: {sorted(OPTIMIZERS)}")
-    return OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-
-
-def warmup_cosine(optimizer: torch.optim.Optimizer, warmup_steps: int,
-                  total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up to the base lr, then cosine decay to zero, stepped every batch."""
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def autocast(device: torch.device, enabled: bool):
-    """fp16 autocast on CUDA when asked; a no-op on CPU, where it brings nothing here."""
-    return torch.autocast(device_type=device.type, dtype=torch.float16,
-                          enabled=enabled and device.type == "cuda")
-
-
-def train_one_epoch(model: nn.Module, loader: DataLoader, criterion: nn.Module,
-                    optimizer: torch.optim.Optimizer, scheduler, scaler: torch.amp.GradScaler,
-                    device: torch.device, cfg, desc: str = "train") -> dict[str, float]:
-    model.train()
-    meter = MetricMeter(cfg.threshold)
-    total, count = 0.0, 0
-    bar = tqdm(loader, desc=desc, leave=False, dynamic_ncols=True)
-    for wave, target in bar:
-        wave = wave.to(device, non_blocking=True)
-        target = target.to(device, non_blocking=True)
-        with autocast(device, cfg.amp):
-            output = model(wave)
-        loss = criterion(output, target)
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        if cfg.grad_clip:
-            scaler.unscale_(optimizer)
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
-        total += loss.item() * len(wave)
-        count += len(wave)
-        meter.update(target.cpu().numpy(), output["clipwise_output"].detach().float().cpu().numpy())
-        bar.set_postfix(loss=f"{total / count:.4f}")
-    return {"loss": total / max(count, 1), **{f"train_{k}": v for k, v in meter.compute().items()}}
+def autocast(device: torch.device, amp: str | None):
+    """Mixed precision by name: "fp16" (CUDA only; a no-op elsewhere), "bf16", or None."""
+    if amp not in (None, "fp16", "bf16"):
+        raise SystemExit(f"amp must be fp16, bf16 or None, not {amp!r}")
+    enabled = amp == "bf16" or (amp == "fp16" and device.type == "cuda")
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
 
 
 def stitch(frames: np.ndarray, offsets: np.ndarray, n_frames: int) -> np.ndarray:
@@ -106,7 +60,7 @@ def predict_timelines(models: list[nn.Module], windows: Dataset, cfg, device: to
     for model in models:
         model.eval()
     loader = DataLoader(windows, batch_size=None, shuffle=False, num_workers=cfg.num_workers,
-                        pin_memory=device.type == "cuda")
+                        pin_memory=device.type == "cuda", generator=torch.Generator())
     hop, frame_hop = windows.hop, cfg.hop_length
     for batch, n_samples, index in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):
         n_frames = int(n_samples) // frame_hop + 1

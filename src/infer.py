@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from atomic import write_csv
-from competitions import get_competition
+from competitions import competition_for
 from configs import experiment_cli
 from datasets import RecordingWindows, cached_path
 from engine import predict_timelines, resolve_device, rows_max
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--out", help="submission path (default submissions/EXP.csv)")
 
     cfg, args = experiment_cli(__doc__, argv, add_arguments)
-    comp = get_competition(cfg.competition, cfg.data_dir)
+    comp = competition_for(cfg)
     device = resolve_device(cfg.device)
 
     rows = comp.test_rows(args.audio_dir).reset_index(drop=True)

@@ -1,4 +1,10 @@
-"""Losses by name. They take the model's output dict and the clip targets."""
+"""Losses by name. Each takes the model's output dict and the batch (`target`, `weight`,
+`frame_target`) and is computed in fp32 with non-finite outputs zeroed and probabilities kept
+off 0 and 1, so one silent or broken clip cannot turn a run NaN.
+
+`weight` is per (clip, class): 0 masks a class out of the loss (e.g. a secondary label that
+may or may not be audible in the crop).
+"""
 from __future__ import annotations
 
 import torch
@@ -8,23 +14,71 @@ import torch.nn.functional as F
 EPS = 1e-7
 
 
+def _prob(x: torch.Tensor) -> torch.Tensor:
+    return torch.nan_to_num(x.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp(EPS, 1 - EPS)
+
+
+def weighted_bce(prob: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    loss = F.binary_cross_entropy(_prob(prob), target.float(), reduction="none")
+    return (loss * weight).sum() / weight.sum().clamp_min(1.0)
+
+
 class PANNsLoss(nn.Module):
-    """BCE on the attention-pooled clipwise probabilities (PANNs' training objective).
+    """BCE on the pooled clipwise probabilities (PANNs' training objective)."""
 
-    Computed in fp32 with non-finite outputs zeroed and probabilities kept off 0 and 1, so
-    one silent or broken clip cannot turn the whole run NaN.
-    """
-
-    def forward(self, output: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        prob = torch.nan_to_num(output["clipwise_output"].float(), nan=0.0, posinf=0.0, neginf=0.0)
-        return F.binary_cross_entropy(prob.clamp(EPS, 1 - EPS), target.float())
+    def forward(self, output: dict, batch: dict) -> torch.Tensor:
+        return weighted_bce(output["clipwise_output"], batch["target"], batch["weight"])
 
 
-LOSSES: dict[str, type[nn.Module]] = {"panns": PANNsLoss}
+class ClipFrameLoss(nn.Module):
+    """Clipwise BCE plus `frame_weight` x BCE on the max of the framewise output: the max
+    term makes the loudest frame itself carry the label, sharpening localisation."""
+
+    def __init__(self, frame_weight: float = 0.5) -> None:
+        super().__init__()
+        self.frame_weight = frame_weight
+
+    def forward(self, output: dict, batch: dict) -> torch.Tensor:
+        clip = weighted_bce(output["clipwise_output"], batch["target"], batch["weight"])
+        frame_max = output["framewise_output"].max(dim=1).values
+        return clip + self.frame_weight * weighted_bce(frame_max, batch["target"], batch["weight"])
 
 
-def build_loss(name: str) -> nn.Module:
+class FocalLoss(nn.Module):
+    """Focal BCE on clipwise output: down-weights the many easy negatives of a long class list."""
+
+    def __init__(self, gamma: float = 2.0) -> None:
+        super().__init__()
+        self.gamma = gamma
+
+    def forward(self, output: dict, batch: dict) -> torch.Tensor:
+        prob, target = _prob(output["clipwise_output"]), batch["target"].float()
+        bce = F.binary_cross_entropy(prob, target, reduction="none")
+        p_true = target * prob + (1 - target) * (1 - prob)
+        loss = (1 - p_true) ** self.gamma * bce * batch["weight"]
+        return loss.sum() / batch["weight"].sum().clamp_min(1.0)
+
+
+class FrameLoss(nn.Module):
+    """Frame-level BCE against targets built from t_min/t_max (strong labels only), plus the
+    clipwise BCE so the pooling is trained too."""
+
+    def forward(self, output: dict, batch: dict) -> torch.Tensor:
+        frame_target = batch["frame_target"].float()
+        frames = output["framewise_output"]
+        n = min(frames.shape[1], frame_target.shape[1])
+        weight = batch["weight"].unsqueeze(1).expand(-1, n, -1)
+        return (weighted_bce(frames[:, :n], frame_target[:, :n], weight)
+                + weighted_bce(output["clipwise_output"], batch["target"], batch["weight"]))
+
+
+LOSSES: dict[str, type[nn.Module]] = {"panns": PANNsLoss, "clip_frame": ClipFrameLoss,
+                                      "focal": FocalLoss, "frame": FrameLoss}
+
+
+def build_loss(name: str, **kwargs) -> nn.Module:
+    """`kwargs` are the loss's own settings (config field `loss_args`)."""
     try:
-        return LOSSES[name]()
+        return LOSSES[name](**kwargs)
     except KeyError:
         raise SystemExit(f"unknown loss {name!r}; known: {sorted(LOSSES)}") from None

@@ -1,8 +1,9 @@
-"""The SED model: waveform -> log-mel (torchlibrosa) -> timm CNN -> attention head.
+"""The SED model: waveform -> log-mel (torchlibrosa) -> timm CNN -> pooling head.
 
-The head scores every time step of the CNN's feature map (framewise) and pools them with
-learnt attention into one clip score, so clip labels train it while inference can still read
-when a call happens (PANNs' decision-level attention; the RFCX SED notebook's recipe).
+The head scores every time step of the CNN's feature map (framewise) and pools them into one
+clip score, so clip labels train it while inference can still read when a call happens
+(PANNs' decision-level pooling; the RFCX SED notebook's recipe). The PANNs CNNs themselves, with
+the official checkpoints' parameter names, live in panns.py and are chosen by backbone name.
 """
 from __future__ import annotations
 
@@ -12,35 +13,81 @@ import timm
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
 
-class LogMel(nn.Module):
-    """Fixed STFT + mel filterbank, always in fp32: under fp16 autocast the power spectrum
-    underflows and log-mel turns to -inf/NaN (a known PANNs pitfall)."""
+class Features(nn.Module):
+    """Fixed STFT + mel filterbank, always in fp32 (under fp16 autocast the power spectrum
+    underflows and log-mel turns to -inf/NaN, a known PANNs pitfall), stacked as channels:
+
+    - `logmel`: 10 log10 of mel power (dB);
+    - `pcen`: per-channel energy normalisation, which evens out background level and gain
+      (Wang et al. 2017; smoother s = 0.025, alpha 0.98, delta 2, r 0.5);
+    - `power`: mel power compressed by a 0.3 power, a different contrast than dB.
+    """
+
+    KINDS = ("logmel", "pcen", "power")
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, mel_bins: int,
-                 fmin: float, fmax: float | None) -> None:
+                 fmin: float, fmax: float | None, channels: tuple[str, ...] = ("logmel",)) -> None:
         super().__init__()
+        unknown = [c for c in channels if c not in self.KINDS]
+        if unknown:
+            raise SystemExit(f"unknown channel(s) {unknown}; known: {self.KINDS}")
+        self.channels = tuple(channels)
         self.spectrogram = Spectrogram(n_fft=n_fft, hop_length=hop_length, win_length=n_fft,
                                        window="hann", center=True, pad_mode="reflect",
                                        freeze_parameters=True)
-        self.logmel = LogmelFilterBank(sr=sample_rate, n_fft=n_fft, n_mels=mel_bins, fmin=fmin,
-                                       fmax=fmax or sample_rate / 2, ref=1.0, amin=1e-10,
-                                       top_db=None, freeze_parameters=True)
+        self.mel = LogmelFilterBank(sr=sample_rate, n_fft=n_fft, n_mels=mel_bins, fmin=fmin,
+                                    fmax=fmax or sample_rate / 2, ref=1.0, amin=1e-10,
+                                    top_db=None, is_log=False, freeze_parameters=True)
+        smooth = 0.025  # PCEN's IIR smoother, unrolled into an FIR kernel of 4 time constants
+        taps = torch.arange(int(4 / smooth), dtype=torch.float32)
+        kernel = smooth * (1 - smooth) ** taps
+        self.register_buffer("pcen_kernel", (kernel / kernel.sum()).flip(0)[None, None],
+                             persistent=False)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        """(batch, samples) -> (batch, 1, frames, mel_bins) in dB."""
+        """(batch, samples) -> (batch, channels, frames, mel_bins)."""
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            return self.logmel(self.spectrogram(wave.float()))
+            power = self.mel(self.spectrogram(wave.float()))  # (B, 1, T, M)
+            out = []
+            for kind in self.channels:
+                if kind == "logmel":
+                    out.append(10 * torch.log10(power.clamp_min(1e-10)))
+                elif kind == "power":
+                    out.append(power.clamp_min(0) ** 0.3)
+                else:
+                    out.append(self.pcen(power))
+            return torch.cat(out, dim=1)
+
+    def pcen(self, power: torch.Tensor) -> torch.Tensor:
+        b, _, t, m = power.shape
+        e = power.transpose(2, 3).reshape(b * m, 1, t) * 2**31  # PCEN expects integer scale
+        k = self.pcen_kernel.shape[-1]
+        smooth = F.conv1d(F.pad(e, (k - 1, 0), mode="replicate"), self.pcen_kernel)
+        p = (e / (1e-6 + smooth) ** 0.98 + 2) ** 0.5 - 2**0.5
+        return p.reshape(b, m, 1, t).permute(0, 2, 3, 1)
 
 
-class AttentionHead(nn.Module):
-    """Per-frame class probabilities pooled over time by a softmax attention whose logits are
-    clamped to +-10, so one frame can never take all the weight through an overflow."""
+POOLINGS = ("attention", "max", "mean", "linear_softmax")
 
-    def __init__(self, in_features: int, n_classes: int, hidden: int, dropout: float) -> None:
+
+class SedHead(nn.Module):
+    """Per-frame class probabilities pooled over time into a clip probability.
+
+    `attention` weighs frames with a learnt softmax whose logits are clamped to +-10 (so no
+    single frame takes all the weight through an overflow); `max` trusts the loudest frame,
+    `mean` all frames alike, and `linear_softmax` weighs each frame by its own probability.
+    """
+
+    def __init__(self, in_features: int, n_classes: int, hidden: int, dropout: float,
+                 pooling: str = "attention") -> None:
         super().__init__()
+        if pooling not in POOLINGS:
+            raise SystemExit(f"unknown pooling {pooling!r}; known: {POOLINGS}")
+        self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(in_features, hidden)
         self.att = nn.Conv1d(hidden, n_classes, kernel_size=1)
@@ -53,10 +100,16 @@ class AttentionHead(nn.Module):
         x = self.dropout(x)
         x = F.relu(self.fc(x.transpose(1, 2))).transpose(1, 2)
         x = self.dropout(x)
-        weights = torch.softmax(torch.clamp(self.att(x), -10, 10), dim=-1)
-        frame_prob = torch.sigmoid(self.cla(x))
-        clip_prob = (weights * frame_prob).sum(dim=-1)
-        return clip_prob, frame_prob.transpose(1, 2)
+        frame = torch.sigmoid(self.cla(x))
+        if self.pooling == "attention":
+            clip = (torch.softmax(torch.clamp(self.att(x), -10, 10), dim=-1) * frame).sum(-1)
+        elif self.pooling == "max":
+            clip = frame.max(dim=-1).values
+        elif self.pooling == "mean":
+            clip = frame.mean(dim=-1)
+        else:
+            clip = (frame * frame).sum(-1) / frame.sum(-1).clamp_min(1e-7)
+        return clip, frame.transpose(1, 2)
 
 
 def create_backbone(name: str, in_chans: int, pretrained: bool = False,
@@ -81,43 +134,65 @@ def create_backbone(name: str, in_chans: int, pretrained: bool = False,
     return timm.create_model(name, pretrained=False, **kwargs)
 
 
+def mix(x: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """Mixup of a batch with its permutation, one weight per example."""
+    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x.dtype)
+    return lam * x + (1 - lam) * x[perm]
+
+
 class SedModel(nn.Module):
     def __init__(self, n_classes: int, sample_rate: int = 32000, n_fft: int = 1024,
                  hop_length: int = 320, mel_bins: int = 128, fmin: float = 50.0,
                  fmax: float | None = None, backbone: str = "tf_efficientnet_b0",
-                 pretrained: bool = False, pretrained_path: str | None = None, in_chans: int = 1,
-                 head_hidden: int = 512, dropout: float = 0.2) -> None:
+                 pretrained: bool = False, pretrained_path: str | None = None,
+                 channels: tuple[str, ...] = ("logmel",), head_hidden: int = 512,
+                 dropout: float = 0.2, pooling: str = "attention",
+                 spec_augment: dict | None = None) -> None:
         super().__init__()
-        self.in_chans = in_chans
-        self.frontend = LogMel(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax)
-        self.bn0 = nn.BatchNorm2d(mel_bins)  # per-mel-bin normalisation of the log-mel
-        self.backbone = create_backbone(backbone, in_chans, pretrained, pretrained_path)
-        self.head = AttentionHead(self.backbone.num_features, n_classes, head_hidden, dropout)
+        self.features = Features(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax, channels)
+        self.bn0 = nn.BatchNorm2d(mel_bins)  # per-mel-bin normalisation of the input
+        self.spec_augment = SpecAugmentation(**spec_augment) if spec_augment else None
+        self.backbone = create_backbone(backbone, len(channels), pretrained, pretrained_path)
+        self.head = SedHead(self.backbone.num_features, n_classes, head_hidden, dropout, pooling)
 
-    def forward(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, wave: torch.Tensor,
+                mixup: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """(batch, samples) -> clipwise_output (batch, classes) and framewise_output
-        (batch, frames, classes), one frame per STFT hop, both probabilities."""
-        x = self.frontend(wave)  # (B, 1, T, M)
+        (batch, frames, classes), one frame per STFT hop, both probabilities. `mixup`
+        = (permutation, weights) mixes the batch at the log-mel stage."""
+        x = self.features(wave)  # (B, C, T, M)
         frames = x.shape[2]
         x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
-        x = x.transpose(2, 3)  # (B, 1, M, T): frequency as height, time as width
-        if self.in_chans > 1:
-            x = x.expand(-1, self.in_chans, -1, -1)
+        if mixup is not None:
+            x = mix(x, *mixup)
+        if self.training and self.spec_augment is not None:
+            x = self.spec_augment(x)
+        x = x.transpose(2, 3)  # (B, C, M, T): frequency as height, time as width
         if x.is_cuda:
             x = x.contiguous(memory_format=torch.channels_last)
-        feats = self.backbone.forward_features(x)  # (B, C, M', T')
+        feats = self.backbone.forward_features(x)  # (B, C', M', T')
         clip, frame = self.head(feats.mean(dim=2))
         # back to the STFT frame rate, so frame i is at time i * hop / sample_rate
         frame = F.interpolate(frame.transpose(1, 2), size=frames, mode="nearest").transpose(1, 2)
         return {"clipwise_output": clip, "framewise_output": frame}
 
 
-def build_model(cfg, n_classes: int, weights: bool = True) -> SedModel:
+def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
     """The model a config describes; `weights=False` skips pretrained loading (the caller is
     about to load a trained checkpoint anyway)."""
+    path = cfg.pretrained_path if weights else None
+    if cfg.backbone.startswith("panns_"):
+        from panns import build_panns
+
+        if tuple(cfg.channels) != ("logmel",) or cfg.pooling != "attention" or cfg.pretrained:
+            raise SystemExit(f"{cfg.backbone} takes one log-mel channel and its own head: set "
+                             "channels=('logmel',), pooling='attention', and weights through "
+                             "pretrained_path (the official AudioSet .pth)")
+        return build_panns(cfg.backbone, n_classes, cfg.sample_rate, cfg.n_fft, cfg.hop_length,
+                           cfg.mel_bins, cfg.fmin, cfg.fmax, cfg.dropout, path, cfg.spec_augment)
     return SedModel(n_classes=n_classes, sample_rate=cfg.sample_rate, n_fft=cfg.n_fft,
                     hop_length=cfg.hop_length, mel_bins=cfg.mel_bins, fmin=cfg.fmin,
-                    fmax=cfg.fmax, backbone=cfg.backbone,
-                    pretrained=cfg.pretrained and weights,
-                    pretrained_path=cfg.pretrained_path if weights else None,
-                    in_chans=cfg.in_chans, head_hidden=cfg.head_hidden, dropout=cfg.dropout)
+                    fmax=cfg.fmax, backbone=cfg.backbone, pretrained=cfg.pretrained and weights,
+                    pretrained_path=path, channels=tuple(cfg.channels),
+                    head_hidden=cfg.head_hidden, dropout=cfg.dropout, pooling=cfg.pooling,
+                    spec_augment=cfg.spec_augment)

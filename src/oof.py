@@ -28,7 +28,7 @@ def run_dir(cfg) -> Path:
 class Oof:
     experiment: str
     competition: str
-    data_dir: str
+    config: dict  # the resolved config of the run that made it
     metric: str
     classes: list[str]
     ids: list[str]
@@ -41,7 +41,7 @@ class Oof:
     def save(self, out_dir: Path = OOF_DIR) -> Path:
         out_dir = Path(out_dir)
         meta = {"experiment": self.experiment, "competition": self.competition,
-                "data_dir": self.data_dir,
+                "config": self.config,
                 "metric": self.metric, "cv": self.cv, "fold_cv": self.fold_cv,
                 "classes": self.classes, "ids": self.ids, "folds": self.folds.tolist(),
                 "targets": [np.flatnonzero(row).tolist() for row in self.targets]}
@@ -64,7 +64,7 @@ class Oof:
             targets[i, pos] = 1.0
         if preds.shape != (len(meta["ids"]), len(meta["classes"])):
             raise SystemExit(f"{path}: shape {preds.shape} does not match {meta_path.name}")
-        return cls(meta["experiment"], meta["competition"], meta["data_dir"], meta["metric"], meta["classes"],
+        return cls(meta["experiment"], meta["competition"], meta["config"], meta["metric"], meta["classes"],
                    meta["ids"], np.asarray(meta["folds"]), targets, preds, meta["cv"],
                    meta["fold_cv"])
 
@@ -118,7 +118,7 @@ def merge_folds(cfg, competition, recordings) -> Oof:
     targets = multi_hot(table["labels"], len(competition.classes))
     fold_cv = {str(f): competition.score(targets[m], preds[m])
                for f in sorted(table["fold"].unique()) for m in [table["fold"].to_numpy() == f]}
-    oof = Oof(cfg.name, cfg.competition, cfg.data_dir, competition.metric, competition.classes,
+    oof = Oof(cfg.name, cfg.competition, cfg.to_dict(), competition.metric, competition.classes,
               table["id"].tolist(), table["fold"].to_numpy(), targets, preds,
               competition.score(targets, preds), fold_cv)
     oof.save()

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from atomic import write_csv
 from audio import decode, save_cached
-from competitions import get_competition
+from competitions import competition_for
 from configs import experiment_cli
 from datasets import cache_root, cached_path, folds_path, make_folds
 
@@ -33,7 +33,7 @@ def cache_one(job: tuple[str, str, int]) -> str | None:
 
 def main(argv: list[str] | None = None) -> None:
     cfg, _ = experiment_cli(__doc__, argv)
-    comp = get_competition(cfg.competition, cfg.data_dir)
+    comp = competition_for(cfg)
 
     recordings = comp.train_recordings()
     tests = comp.test_rows().drop_duplicates("audio_id")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from competitions import get_competition
+from competitions import competition_for
 from configs import experiment_cli
 from oof import OOF_DIR, Oof
 
@@ -28,7 +28,7 @@ def test_score(comp, submission: Path, solution: Path) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     cfg, _ = experiment_cli(__doc__, argv)
-    comp = get_competition(cfg.competition, cfg.data_dir)
+    comp = competition_for(cfg)
     oof_path = OOF_DIR / f"{cfg.name}.npy"
     oof = Oof.load(oof_path)
     submission = Path("submissions") / f"{cfg.name}.csv"

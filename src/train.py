@@ -1,84 +1,137 @@
 """Train the folds of an experiment; write checkpoints, logs and the out-of-fold predictions.
 
-    python src/train.py EXP [--fold K] [-o field=value ...]
+    python src/train.py EXP [--fold K] [--max-steps N] [-o field=value ...]
+
+Started again after a crash or a kill, it resumes each fold from its last checkpoint
+(models/EXP/fold<K>.last.pt) and ends as if it had never stopped.
 """
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from atomic import write_csv, write_json
 from augment import build_wave_augment
-from competitions import get_competition
+from competitions import competition_for
 from configs import experiment_cli
-from datasets import RecordingWindows, SedDataset, load_train_table, multi_hot
-from engine import (build_optimizer, predict_timelines, resolve_device, save_checkpoint,
-                    seed_everything, train_one_epoch, warmup_cosine)
+from datasets import (EpochSampler, RecordingWindows, SedDataset, class_balanced_weights,
+                      load_train_table, multi_hot)
+from engine import predict_timelines, resolve_device, save_checkpoint, seed_everything
 from losses import build_loss
 from metrics import score_all
 from models import build_model
 from oof import merge_folds, run_dir, save_fold_part
+from training import FoldTrainer
 
 
-def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device) -> None:
-    seed_everything(cfg.seed + fold)
-    train_df, valid_df = recordings[recordings.fold != fold], recordings[recordings.fold == fold]
-    train_set = SedDataset(train_df, events, len(comp.classes), cfg.sample_rate, cfg.duration,
-                           cfg.crops_per_file, cfg.min_event_overlap,
-                           build_wave_augment(cfg.augment), seed=cfg.seed + fold)
-    loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, drop_last=True,
+def validate(cfg, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
+    """Whole validation recordings, framewise max over sliding windows."""
+    preds = np.zeros_like(y_valid)
+    for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
+        preds[i] = timeline.max(axis=0)
+    return score_all(y_valid, preds, cfg.threshold), preds
+
+
+def train_loader(cfg, n_classes: int, train_df, events, seed: int,
+                 device: torch.device) -> tuple[SedDataset, EpochSampler, DataLoader]:
+    dataset = SedDataset(train_df, events, n_classes, cfg.sample_rate, cfg.duration,
+                         cfg.hop_length, cfg.min_event_overlap, build_wave_augment(cfg.augment),
+                         seed, cfg.label_smoothing, cfg.secondary_label)
+    weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
+    sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed)
+    loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, drop_last=True,
                         num_workers=cfg.num_workers, pin_memory=device.type == "cuda",
                         persistent_workers=cfg.num_workers > 0,
-                        generator=torch.Generator().manual_seed(cfg.seed + fold))
-    valid_set = RecordingWindows(valid_df.cache_path, cfg.sample_rate, cfg.duration, cfg.infer_hop)
-    y_valid = multi_hot(valid_df["labels"], len(comp.classes))
+                        generator=torch.Generator())  # keeps torch's global RNG untouched
+    return dataset, sampler, loader
 
-    model = build_model(cfg, len(comp.classes)).to(device)
+
+def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.device) -> FoldTrainer:
+    model = build_model(cfg, n_classes).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    criterion = build_loss(cfg.loss)
-    optimizer = build_optimizer(cfg, model)
-    steps = cfg.epochs * len(loader)
-    scheduler = warmup_cosine(optimizer, int(cfg.warmup_epochs * len(loader)), steps)
-    scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp and device.type == "cuda")
+    return FoldTrainer(cfg, model, build_loss(cfg.loss, **cfg.loss_args), steps_per_epoch, device)
 
-    out, best, log = run_dir(cfg), -np.inf, []
-    for epoch in range(cfg.epochs):
-        train_set.epoch = epoch
-        stats = train_one_epoch(model, loader, criterion, optimizer, scheduler, scaler, device,
-                                cfg, desc=f"fold {fold} epoch {epoch}")
-        preds = np.zeros_like(y_valid)
-        for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
-            preds[i] = timeline.max(axis=0)
-        scores = score_all(y_valid, preds, cfg.threshold)
-        log.append({"epoch": epoch, **stats, **scores})
-        improved = scores[cfg.metric] > best
+
+def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device,
+               max_steps: int | None = None) -> bool:
+    """Train (or resume) one fold; False when stopped early by `max_steps`."""
+    seed_everything(cfg.seed + fold)
+    train_df, valid_df = recordings[recordings.fold != fold], recordings[recordings.fold == fold]
+    n_classes = len(comp.classes)
+    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, cfg.seed + fold,
+                                              device)
+    valid_set = RecordingWindows(valid_df.cache_path, cfg.sample_rate, cfg.duration, cfg.infer_hop)
+    y_valid = multi_hot(valid_df["labels"], n_classes)
+
+    trainer = build_trainer(cfg, n_classes, len(loader), device)
+    out, state_path = run_dir(cfg), run_dir(cfg) / f"fold{fold}.last.pt"
+    if trainer.load(state_path):
+        print(f"fold {fold}: resuming at epoch {trainer.epoch} step {trainer.step}")
+    steps_left = max_steps
+
+    while trainer.epoch < cfg.epochs:
+        epoch = trainer.epoch
+        sampler.set_epoch(epoch, start=trainer.step * cfg.batch_size)
+        for batch in tqdm_bar(loader, f"fold {fold} epoch {epoch}", trainer.step):
+            trainer.train_step(batch)
+            if steps_left is not None:
+                steps_left -= 1
+            if trainer.step % cfg.checkpoint_every == 0 or steps_left == 0:
+                trainer.save(state_path)
+            if steps_left == 0:
+                print(f"fold {fold}: stopped after --max-steps; run again to resume")
+                return False
+        stats = trainer.end_epoch()
+        scores, preds = validate(cfg, trainer.eval_model, valid_set, y_valid, device)
+        trainer.log.append({"epoch": epoch, **stats, **scores})
+        improved = scores[cfg.metric] > trainer.best
         if improved:
-            best = scores[cfg.metric]
-            save_checkpoint(out / f"fold{fold}.pt", model, epoch=epoch, score=best,
-                            classes=comp.classes, config=cfg.to_dict())
-            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
-        write_csv(out / f"log_fold{fold}.csv", pd.DataFrame(log))
+            trainer.best = scores[cfg.metric]
+            if not cfg.average_last:
+                save_checkpoint(out / f"fold{fold}.pt", trainer.eval_model, epoch=epoch,
+                                score=trainer.best, classes=comp.classes, config=cfg.to_dict())
+                save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
         print(f"fold {fold} epoch {epoch}: loss {stats['loss']:.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
+        if cfg.average_last and trainer.epoch == cfg.epochs:  # PSLA: the mean of the last epochs
+            trainer.eval_model.load_state_dict(trainer.averaged_weights())
+            scores, preds = validate(cfg, trainer.eval_model, valid_set, y_valid, device)
+            trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
+            save_checkpoint(out / f"fold{fold}.pt", trainer.eval_model, epoch=epoch,
+                            score=scores[cfg.metric], classes=comp.classes, config=cfg.to_dict())
+            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
+            print(f"fold {fold}: mean of the last {len(trainer.recent)} epochs: "
+                  + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+        write_csv(out / f"log_fold{fold}.csv", pd.DataFrame(trainer.log))
+        trainer.save(state_path)
+    return True
+
+
+def tqdm_bar(loader, desc: str, initial: int) -> tqdm:
+    return tqdm(loader, desc=desc, initial=initial, total=initial + len(loader), leave=False,
+                dynamic_ncols=True)
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg, args = experiment_cli(__doc__, argv, lambda p: p.add_argument(
-        "--fold", type=int, action="append", help="train only this fold (repeatable)"))
-    comp = get_competition(cfg.competition, cfg.data_dir)
+    def add_arguments(parser):
+        parser.add_argument("--fold", type=int, action="append", help="train only this fold")
+        parser.add_argument("--max-steps", type=int, help="stop after N steps (resumable)")
+
+    cfg, args = experiment_cli(__doc__, argv, add_arguments)
+    comp = competition_for(cfg)
     recordings, events = load_train_table(cfg, comp)
     device = resolve_device(cfg.device)
-    run_dir(cfg).mkdir(parents=True, exist_ok=True)
     write_json(run_dir(cfg) / "config.json", cfg.to_dict())
 
     folds = args.fold or list(cfg.train_folds if cfg.train_folds is not None
                               else range(cfg.n_folds))
     for fold in folds:
-        train_fold(cfg, comp, recordings, events, fold, device)
+        if not train_fold(cfg, comp, recordings, events, fold, device, args.max_steps):
+            return
     oof = merge_folds(cfg, comp, recordings)
     print(f"{cfg.name}: cv_{oof.metric}={oof.cv:.4f} over folds "
           + ", ".join(f"{k}: {v:.4f}" for k, v in oof.fold_cv.items()))

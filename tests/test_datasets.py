@@ -5,7 +5,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from audio import decode, open_cached, save_cached, to_float
-from datasets import RecordingWindows, SedDataset, choose_crop, make_folds
+from datasets import (EpochSampler, RecordingWindows, SedDataset, choose_crop,
+                      class_balanced_weights, make_folds)
 
 SR = 1000
 
@@ -57,10 +58,11 @@ def test_choose_crop_holds_short_event_and_stays_inside_long_one():
 def test_crop_targets_come_from_events_inside_the_crop(cached):
     recordings, events = cached
     ds = SedDataset(recordings.iloc[:1], events, n_classes=3, sample_rate=SR, duration=3.0,
-                    crops_per_file=100)
+                    hop_length=100)
     seen = set()
-    for i in range(len(ds)):
-        wave, target = ds[i]
+    for draw in range(100):
+        item = ds[0, draw]
+        wave, target = item["wave"], item["target"]
         assert wave.shape == (3 * SR,)
         start = round(float(wave[0]) * SR * 10 + 5 * SR)  # the ramp encodes the crop's start
         truth = [float(start < 2 * SR and start + 3 * SR > 1 * SR),
@@ -72,25 +74,26 @@ def test_crop_targets_come_from_events_inside_the_crop(cached):
 
 def test_weak_label_crops_anywhere_with_the_label(cached):
     recordings, events = cached
-    ds = SedDataset(recordings.iloc[1:], events, 3, SR, 3.0, crops_per_file=50)
-    starts = {round(float(ds[i][0][0]) * SR * 10 + 5 * SR) for i in range(len(ds))}
-    assert all(ds[i][1].tolist() == [0, 0, 1] for i in range(len(ds)))
+    ds = SedDataset(recordings.iloc[1:], events, 3, SR, 3.0, hop_length=100)
+    items = [ds[0, draw] for draw in range(50)]
+    starts = {round(float(it["wave"][0]) * SR * 10 + 5 * SR) for it in items}
+    assert all(it["target"].tolist() == [0, 0, 1] for it in items)
     assert min(starts) < 2 * SR and max(starts) > 5 * SR
 
 
 def test_batches_do_not_depend_on_workers(cached):
     recordings, events = cached
-    ds = SedDataset(recordings, events, 3, SR, 2.0, crops_per_file=4,
-                    augment=lambda w, sr: w + np.random.uniform(-0.01, 0.01, len(w)).astype(np.float32))
+    noise = lambda w, sr: w + np.random.uniform(-0.01, 0.01, len(w)).astype(np.float32)  # noqa
+    ds = SedDataset(recordings, events, 3, SR, 2.0, hop_length=100, augment=noise)
+    sampler = EpochSampler(len(ds), crops_per_file=4, seed=0)
     batches = []
     for workers in (0, 2):
-        loader = DataLoader(ds, batch_size=4, shuffle=True, num_workers=workers,
-                            generator=torch.Generator().manual_seed(0))
-        batches.append(torch.cat([w for w, _ in loader]))
+        loader = DataLoader(ds, batch_size=4, sampler=sampler, num_workers=workers)
+        batches.append(torch.cat([b["wave"] for b in loader]))
     assert torch.equal(batches[0], batches[1])
-    first = torch.stack([ds[i][0] for i in range(len(ds))])
-    ds.epoch = 1  # a new epoch draws new crops
-    assert not torch.equal(first, torch.stack([ds[i][0] for i in range(len(ds))]))
+    sampler.set_epoch(1)  # a new epoch draws new crops
+    assert not torch.equal(batches[0], torch.cat([b["wave"] for b in DataLoader(
+        ds, batch_size=4, sampler=sampler)]))
 
 
 def test_recording_windows_pad_and_cover(tmp_path):
@@ -112,3 +115,40 @@ def test_folds_group_recordings_and_stratify():
     assert set(folds) == {0, 1, 2, 3}
     assert recordings.assign(f=folds).groupby("group")["f"].nunique().max() == 1
     assert np.array_equal(folds, make_folds(recordings, 4, seed=0))
+
+
+def test_frame_targets_secondary_labels_and_smoothing(cached):
+    recordings, events = cached
+    recordings = recordings.assign(secondary=[[2], []])
+    ds = SedDataset(recordings, events, 3, SR, duration=3.0, hop_length=500)
+    target, weight, frames = ds.targets(0, t_start=0.0)  # crop 0-3 s holds event 0 (1-2 s)
+    assert target.tolist() == [1, 0, 0] and weight.tolist() == [1, 1, 0]  # class 2 masked
+    frame_times = np.arange(7) * 0.5
+    assert frames[:, 0].tolist() == ((frame_times >= 1) & (frame_times <= 2)).tolist()
+    assert frames[:, 1].sum() == 0
+    soft = SedDataset(recordings, events, 3, SR, 3.0, 500, secondary_label=0.3,
+                      label_smoothing=0.1)
+    target, weight, _ = soft.targets(0, 0.0)
+    assert target.tolist() == pytest.approx([0.95, 0.05, 0.3 * 0.9 + 0.05])
+    assert weight.tolist() == [1, 1, 1]
+
+
+def test_balanced_sampler_flattens_class_frequencies():
+    labels = [[0]] * 80 + [[1]] * 15 + [[2]] * 5
+    weights = class_balanced_weights(labels, 3)
+    sampler = EpochSampler(len(labels), crops_per_file=30, weights=weights, seed=0)
+    drawn = np.bincount([labels[i][0] for i, _ in sampler], minlength=3) / len(sampler)
+    assert np.allclose(drawn, 1 / 3, atol=0.03)
+    plain = EpochSampler(len(labels), crops_per_file=2, seed=0)
+    drawn = np.bincount([labels[i][0] for i, _ in plain], minlength=3)
+    assert drawn.tolist() == [160, 30, 10]  # every recording crops_per_file times
+
+
+def test_sampler_resumes_and_shards():
+    sampler = EpochSampler(10, crops_per_file=2, seed=3)
+    sampler.set_epoch(4)
+    full = list(sampler)
+    sampler.set_epoch(4, start=7)
+    assert list(sampler) == full[7:]
+    shards = [list(EpochSampler(10, 2, seed=3, num_replicas=2, rank=r)) for r in (0, 1)]
+    assert sorted(shards[0] + shards[1]) == sorted(list(EpochSampler(10, 2, seed=3)))

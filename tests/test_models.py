@@ -4,7 +4,6 @@ import timm
 import torch
 
 from engine import rows_max, stitch
-from losses import PANNsLoss
 from models import SedModel, create_backbone
 
 TINY = dict(sample_rate=16000, n_fft=512, hop_length=160, mel_bins=32, fmin=50,
@@ -26,7 +25,7 @@ def test_output_shapes_and_framewise_clipwise_consistency():
 
 
 def test_three_channel_input_and_silence_are_finite():
-    model = SedModel(n_classes=2, in_chans=3, **TINY).eval()
+    model = SedModel(n_classes=2, channels=("logmel", "pcen", "power"), **TINY).eval()
     with torch.no_grad():
         out = model(torch.zeros(2, 8000))  # exact digital silence
     assert torch.isfinite(out["clipwise_output"]).all()
@@ -52,16 +51,6 @@ def test_pretrained_that_cannot_be_had_raises(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(RuntimeError, match="pretrained_path"):
         create_backbone("resnet10t", 1, pretrained=True)
-
-
-def test_panns_loss_survives_nan_and_inf():
-    loss = PANNsLoss()
-    out = {"clipwise_output": torch.tensor([[0.5, float("nan")], [float("inf"), 1.0]])}
-    value = loss(out, torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
-    assert torch.isfinite(value)
-    good = loss({"clipwise_output": torch.tensor([[0.9, 0.1]])}, torch.tensor([[1.0, 0.0]]))
-    bad = loss({"clipwise_output": torch.tensor([[0.1, 0.9]])}, torch.tensor([[1.0, 0.0]]))
-    assert good < bad
 
 
 def test_event_at_known_time_lands_in_its_rows():

@@ -12,7 +12,8 @@ import metrics
 class Competition:
     """One Kaggle format. Tables, not files, cross this boundary:
 
-    - train recordings: `id, path, group, labels` (labels = sorted class indices present);
+    - train recordings: `id, path, group, labels, secondary` (sorted class indices: labels
+      are present; secondary labels are "maybe present" in weak-label formats, else empty);
     - train events: `id, cls, t_min, t_max` in seconds; a weak label is one event spanning the
       whole file (`t_max = inf`), so one crop rule serves strong and weak labels alike;
     - test rows: `row_id, audio_id, path, t_start, t_end` (`t_end` NaN = to the end of the file),
@@ -22,8 +23,11 @@ class Competition:
     metric = "lwlrap"
     required_files: tuple[str, ...] = ()
 
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, test_dir: str | Path | None = None,
+                 threshold: float = 0.5) -> None:
         self.root = Path(data_dir)
+        self.test_root = Path(test_dir) if test_dir else self.root  # test table + audio
+        self.threshold = threshold  # for formats whose submission lists predicted labels
         missing = [f for f in self.required_files if not (self.root / f).exists()]
         if missing:
             raise SystemExit(f"{self.root}: missing {', '.join(missing)} "

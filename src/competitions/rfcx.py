@@ -21,9 +21,9 @@ class Rfcx(Competition):
     metric = "lwlrap"
     required_files = ("train_tp.csv", "sample_submission.csv", "train", "test")
 
-    def __init__(self, data_dir: str | Path) -> None:
-        super().__init__(data_dir)
-        self.sample = pd.read_csv(self.root / "sample_submission.csv", dtype=ID)
+    def __init__(self, data_dir: str | Path, **options) -> None:
+        super().__init__(data_dir, **options)
+        self.sample = pd.read_csv(self.test_root / "sample_submission.csv", dtype=ID)
         self.classes = [c for c in self.sample.columns if c != "recording_id"]
         self.tp = self._read_events("train_tp.csv")
 
@@ -52,6 +52,7 @@ class Rfcx(Competition):
             "path": [str(self.root / "train" / f"{rid}.flac") for rid in labels.index],
             "group": labels.index,
             "labels": labels.values,
+            "secondary": [[] for _ in labels.index],
         }).reset_index(drop=True)
 
     def train_events(self) -> pd.DataFrame:
@@ -59,7 +60,7 @@ class Rfcx(Competition):
                              "t_min": self.tp.t_min, "t_max": self.tp.t_max})
 
     def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
-        audio_dir = Path(audio_dir) if audio_dir else self.root / "test"
+        audio_dir = Path(audio_dir) if audio_dir else self.test_root / "test"
         ids = self.sample["recording_id"]
         return pd.DataFrame({"row_id": ids, "audio_id": ids,
                              "path": [str(audio_dir / f"{i}.flac") for i in ids],

@@ -15,6 +15,7 @@ class Config:
     competition: str = "rfcx"  # key of competitions.COMPETITIONS
     data_dir: str = "input/rfcx-demo"  # the unzipped competition folder
     demo: str | None = None  # make_demo.py layout that run.sh generates when data_dir is missing
+    test_dir: str | None = None  # folder with the test table and audio; None = data_dir
     solution_csv: str | None = None  # true test labels, when known (the demo), for a test score
     cache_dir: str | None = None  # resampled int16 audio + folds; default input/cache/<data>-<sr>
     sample_rate: int = 32000
@@ -22,6 +23,9 @@ class Config:
     infer_hop: float | None = None  # seconds between inference windows; None = duration
     crops_per_file: int = 1  # training crops drawn from each recording per epoch
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
+    balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
+    label_smoothing: float = 0.0
+    secondary_label: float | None = None  # None: secondary labels out of the loss; else target
     # --- folds ----------------------------------------------------------------------
     n_folds: int = 5
     train_folds: tuple[int, ...] | None = None  # None = all folds
@@ -32,22 +36,31 @@ class Config:
     fmin: float = 50.0
     fmax: float | None = None  # None = sample_rate / 2
     # --- model ----------------------------------------------------------------------
-    backbone: str = "tf_efficientnet_b0"  # any timm model name
+    channels: tuple[str, ...] = ("logmel",)  # input channels: logmel, pcen, power (repeatable)
+    backbone: str = "tf_efficientnet_b0"  # any timm model name, or panns_cnn14(_att)
     pretrained: bool = False  # ImageNet weights through timm (needs internet or the HF cache)
     pretrained_path: str | None = None  # local weights file, e.g. a Kaggle dataset under input/
-    in_chans: int = 1  # 1 = log-mel; 3 = log-mel repeated, for ImageNet weights
+    pooling: str = "attention"  # attention, max, mean, linear_softmax
     head_hidden: int = 512
     dropout: float = 0.2
+    spec_augment: dict | None = None  # e.g. dict(time_drop_width=64, time_stripes_num=2,
+    #                                   freq_drop_width=8, freq_stripes_num=2)
     # --- training -------------------------------------------------------------------
-    loss: str = "panns"  # key of losses.LOSSES
-    optimizer: str = "adamw"  # key of train utilities' OPTIMIZERS
+    loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame
+    loss_args: dict = {}  # e.g. {"frame_weight": 0.5} for clip_frame, {"gamma": 2} for focal
+    optimizer: str = "adamw"  # key of engine.OPTIMIZERS: adamw, adam, sgd
+    scheduler: str = "cosine"  # after warm-up: cosine or linear decay to 0
     epochs: int = 20
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-2
     warmup_epochs: float = 1.0
     grad_clip: float | None = 5.0
-    amp: bool = True  # mixed precision on CUDA (the log-mel stays fp32); ignored on CPU
+    amp: str | None = "fp16"  # fp16 (CUDA only), bf16 or None; the log-mel always stays fp32
+    mixup: dict | None = None  # e.g. dict(alpha=0.5, p=1.0, on="wave"|"logmel", labels="mix"|"union")
+    ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
+    average_last: int = 0  # average the weights of the last N epochs (PSLA); 0 = best epoch
+    checkpoint_every: int = 50  # optimizer steps between resumable checkpoints
     augment: dict = {  # audiomentations transform name -> keyword arguments (p included)
         "AddGaussianSNR": {"min_snr_db": 10.0, "max_snr_db": 40.0, "p": 0.5},
         "Gain": {"min_gain_db": -6.0, "max_gain_db": 6.0, "p": 0.5},

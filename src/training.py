@@ -1,0 +1,184 @@
+"""Training one fold: optimizer and schedule by name, mixup, EMA, averaging of the last epochs,
+and a resumable state, so a run killed at any step continues where it stopped and ends with
+the same weights and metrics as one that was never interrupted.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm import tqdm
+
+from atomic import atomic_path
+from engine import autocast
+from metrics import MetricMeter
+from models import mix
+
+RUN_ONLY = {"device", "num_workers", "checkpoint_every", "train_folds"}  # may change on resume
+OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer not in OPTIMIZERS:
+        raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; known: {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def warmup_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
+                    decay: str = "cosine") -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up to the base lr, then cosine or linear decay to zero, stepped per batch."""
+    if decay not in ("cosine", "linear"):
+        raise SystemExit(f"unknown scheduler {decay!r}; known: cosine, linear")
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return 0.5 * (1 + math.cos(math.pi * progress)) if decay == "cosine" else 1 - progress
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Mixup:
+    """Mixup (Zhang et al. 2018) as PANNs and the birdcall winners used it: each example is
+    mixed with another of the batch with weight lam ~ Beta(alpha, alpha), on the waveform or on
+    the log-mel; labels are mixed with the same weights, or united (a call stays a call
+    however quiet the mix made it). Draws use torch's global generator, saved on resume."""
+
+    def __init__(self, alpha: float = 0.5, p: float = 1.0, on: str = "wave",
+                 labels: str = "mix") -> None:
+        if on not in ("wave", "logmel") or labels not in ("mix", "union"):
+            raise SystemExit("mixup: on must be wave|logmel and labels mix|union")
+        self.beta = torch.distributions.Beta(alpha, alpha)
+        self.p, self.on, self.labels = p, on, labels
+
+    def __call__(self, batch: dict) -> tuple[dict, dict]:
+        """Returns the mixed batch and the model's extra arguments."""
+        n = len(batch["wave"])
+        perm = torch.randperm(n)
+        lam = self.beta.sample((n,))
+        lam = torch.where(torch.rand(n) < self.p, lam, torch.ones(n))
+        out = dict(batch)
+        for key in ("target", "frame_target"):
+            if self.labels == "mix":
+                out[key] = mix(batch[key], perm, lam)
+            else:
+                out[key] = torch.maximum(batch[key], torch.where(
+                    (lam < 1).view(-1, *[1] * (batch[key].dim() - 1)), batch[key][perm], 0))
+        out["weight"] = torch.minimum(batch["weight"], batch["weight"][perm])
+        if self.on == "wave":
+            out["wave"] = mix(batch["wave"], perm, lam)
+            return out, {}
+        return out, {"mixup": (perm, lam)}
+
+
+class FoldTrainer:
+    """Owns everything a resumed run needs: model, optimizer, schedule, scaler, EMA, the epoch
+    and step reached, the running epoch statistics, the log and the RNG state."""
+
+    def __init__(self, cfg, model: nn.Module, criterion: nn.Module, steps_per_epoch: int,
+                 device: torch.device) -> None:
+        self.cfg, self.model, self.criterion, self.device = cfg, model, criterion, device
+        self.optimizer = build_optimizer(cfg, model)
+        self.scheduler = warmup_schedule(self.optimizer, int(cfg.warmup_epochs * steps_per_epoch),
+                                         cfg.epochs * steps_per_epoch, cfg.scheduler)
+        self.scaler = torch.amp.GradScaler(device.type,
+                                           enabled=cfg.amp == "fp16" and device.type == "cuda")
+        self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema),
+                                  use_buffers=True) if cfg.ema else None)
+        self.mixup = Mixup(**cfg.mixup) if cfg.mixup else None
+        self.epoch, self.step = 0, 0
+        self.best, self.log = -np.inf, []
+        self.recent: list[dict] = []  # weights at the end of the last `average_last` epochs
+        self.running = {"loss": 0.0, "count": 0, "truth": [], "scores": []}
+
+    @property
+    def eval_model(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.model
+
+    def train_step(self, batch: dict) -> None:
+        self.model.train()
+        extra = {}
+        if self.mixup is not None:
+            batch, extra = self.mixup(batch)
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if "mixup" in extra:
+            extra["mixup"] = tuple(t.to(self.device) for t in extra["mixup"])
+        with autocast(self.device, self.cfg.amp):
+            output = self.model(batch["wave"], **extra)
+        loss = self.criterion(output, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.cfg.grad_clip:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+        n = len(batch["wave"])
+        self.running["loss"] += loss.item() * n
+        self.running["count"] += n
+        self.running["truth"].append((batch["target"] > 0.5).float().cpu().numpy())
+        self.running["scores"].append(output["clipwise_output"].detach().float().cpu().numpy())
+        self.step += 1
+
+    def end_epoch(self) -> dict[str, float]:
+        """Training statistics of the epoch; moves on to the next one."""
+        meter = MetricMeter(self.cfg.threshold)
+        for t, s in zip(self.running["truth"], self.running["scores"]):
+            meter.update(t, s)
+        stats = {"loss": self.running["loss"] / max(1, self.running["count"]),
+                 **{f"train_{k}": v for k, v in meter.compute().items()}}
+        self.running = {"loss": 0.0, "count": 0, "truth": [], "scores": []}
+        if self.cfg.average_last:
+            weights = {k: v.detach().clone() for k, v in self.eval_model.state_dict().items()}
+            self.recent = (self.recent + [weights])[-self.cfg.average_last:]
+        self.epoch, self.step = self.epoch + 1, 0
+        return stats
+
+    def averaged_weights(self) -> dict[str, torch.Tensor]:
+        """Mean of the last epochs' weights (integer buffers taken from the newest)."""
+        out = {}
+        for key, newest in self.recent[-1].items():
+            if newest.is_floating_point():
+                out[key] = torch.stack([w[key] for w in self.recent]).mean(0)
+            else:
+                out[key] = newest
+        return out
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "epoch": self.epoch, "step": self.step, "best": self.best, "log": self.log,
+                "recent": self.recent, "running": self.running,
+                "rng": torch.get_rng_state(), "config": self.cfg.to_dict()}
+
+    def save(self, path: Path) -> None:
+        with atomic_path(path) as tmp:
+            torch.save(self.state_dict(), tmp)
+
+    def load(self, path: Path) -> bool:
+        """Resume from `path` when it was written by a run of the same config."""
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if {k: v for k, v in state["config"].items() if k not in RUN_ONLY} != {
+                k: v for k, v in self.cfg.to_dict().items() if k not in RUN_ONLY}:
+            tqdm.write(f"{path}: written with another config; starting this fold afresh")
+            return False
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            self.ema.load_state_dict(state["ema"])
+        self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
+        self.log, self.recent, self.running = state["log"], state["recent"], state["running"]
+        torch.set_rng_state(state["rng"])
+        return True

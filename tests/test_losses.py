@@ -1,0 +1,57 @@
+import pytest
+import torch
+
+from losses import LOSSES, build_loss
+
+
+def batch(target, weight=None, frames=4):
+    target = torch.tensor(target, dtype=torch.float32)
+    return {"target": target,
+            "weight": torch.ones_like(target) if weight is None else torch.tensor(weight),
+            "frame_target": target[:, None, :].expand(-1, frames, -1).clone()}
+
+
+def output(clip, frame=None, frames=4):
+    clip = torch.tensor(clip, dtype=torch.float32)
+    frame = clip[:, None, :].expand(-1, frames, -1) if frame is None else torch.tensor(frame)
+    return {"clipwise_output": clip, "framewise_output": frame}
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_every_loss_prefers_right_answers_and_survives_nan(name):
+    loss = build_loss(name)
+    b = batch([[1.0, 0.0]])
+    good, bad = loss(output([[0.9, 0.1]]), b), loss(output([[0.1, 0.9]]), b)
+    assert good < bad
+    broken = loss(output([[float("nan"), float("inf")]]), b)
+    assert torch.isfinite(broken)
+
+
+def test_weight_masks_a_class_out_of_the_loss():
+    loss = build_loss("panns")
+    masked = batch([[1.0, 0.0]], weight=[[1.0, 0.0]])
+    assert loss(output([[0.9, 0.99]]), masked) == pytest.approx(
+        loss(output([[0.9, 0.01]]), masked).item())
+
+
+def test_clip_frame_loss_adds_the_frame_max_term():
+    b = batch([[1.0]])
+    frames = [[[0.1], [0.1], [0.1], [0.1]]]  # no frame believes it, though the clip does
+    plain = build_loss("panns")(output([[0.9]], frames), b)
+    both = build_loss("clip_frame", frame_weight=1.0)(output([[0.9]], frames), b)
+    assert both > plain + 1.0  # -log(0.1) ~ 2.3 added
+
+
+def test_frame_loss_uses_frame_targets():
+    b = batch([[1.0]])
+    b["frame_target"] = torch.tensor([[[1.0], [1.0], [0.0], [0.0]]])
+    aligned = output([[0.9]], [[[0.9], [0.9], [0.1], [0.1]]])
+    shifted = output([[0.9]], [[[0.1], [0.1], [0.9], [0.9]]])
+    assert build_loss("frame")(aligned, b) < build_loss("frame")(shifted, b)
+
+
+def test_focal_loss_down_weights_easy_examples():
+    b = batch([[1.0, 0.0]])
+    easy, hard = output([[0.95, 0.05]]), output([[0.4, 0.6]])
+    bce, focal = build_loss("panns"), build_loss("focal", gamma=2.0)
+    assert focal(easy, b) / bce(easy, b) < focal(hard, b) / bce(hard, b)

@@ -1,0 +1,127 @@
+import pytest
+import torch
+
+from configs import Config
+from models import SedModel
+from training import FoldTrainer, Mixup, warmup_schedule
+
+TINY = dict(sample_rate=8000, n_fft=256, hop_length=80, mel_bins=16, fmin=50,
+            backbone="resnet10t", head_hidden=16)
+
+
+def make_batch(n=6, classes=3, frames=11, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    target = (torch.rand(n, classes, generator=g) < 0.4).float()
+    return {"wave": torch.randn(n, 800, generator=g) * 0.1, "target": target,
+            "weight": torch.ones(n, classes),
+            "frame_target": target[:, None].expand(-1, frames, -1).clone()}
+
+
+def test_mixup_mixes_inputs_and_targets_consistently():
+    torch.manual_seed(0)
+    batch = make_batch()
+    batch["wave"] = torch.eye(6, 800)  # example i is a spike at sample i: the mix is readable
+    out, extra = Mixup(alpha=1.0, on="wave", labels="mix")(batch)
+    assert extra == {} and not torch.equal(out["wave"], batch["wave"])
+    for i, w in enumerate(out["wave"]):
+        others = w.clone()
+        others[i] = 0
+        j = int(others.argmax()) if others.max() > 0 else i
+        lam = float(w[i]) if j != i else 1.0
+        assert torch.allclose(w[:6], lam * batch["wave"][i, :6] + (1 - lam) * batch["wave"][j, :6])
+        expected = lam * batch["target"][i] + (1 - lam) * batch["target"][j]
+        assert torch.allclose(out["target"][i], expected, atol=1e-6)
+
+
+def test_mixup_union_and_logmel():
+    torch.manual_seed(1)
+    batch = make_batch()
+    out, extra = Mixup(alpha=1.0, on="logmel", labels="union")(batch)
+    perm, lam = extra["mixup"]
+    assert torch.equal(out["wave"], batch["wave"])  # mixed later, inside the model
+    expected = torch.maximum(batch["target"], batch["target"][perm])
+    assert torch.equal(out["target"], expected)
+    model = SedModel(n_classes=3, **TINY).eval()
+    with torch.no_grad():
+        assert not torch.allclose(model(batch["wave"])["clipwise_output"],
+                                  model(batch["wave"], mixup=(perm, lam))["clipwise_output"])
+
+
+def test_spec_augment_only_in_training():
+    torch.manual_seed(0)
+    model = SedModel(n_classes=3, spec_augment=dict(time_drop_width=8, time_stripes_num=2,
+                                                    freq_drop_width=4, freq_stripes_num=2),
+                     dropout=0.0, **TINY)
+    x = torch.randn(2, 8000) * 0.1
+    model.eval()
+    with torch.no_grad():
+        a, b = model(x)["clipwise_output"], model(x)["clipwise_output"]
+    assert torch.equal(a, b)
+    seen = []  # torchlibrosa drops stripes in place: keep a copy of the input
+    model.spec_augment.register_forward_pre_hook(lambda m, i: seen.append(i[0].clone()))
+    model.spec_augment.register_forward_hook(lambda m, i, o: seen.append(o))
+    model.train()
+    model(x)
+    x_in, x_out = seen
+    assert (x_out == 0).sum() > (x_in == 0).sum()  # stripes zeroed
+
+
+@pytest.mark.parametrize("pooling", ["attention", "max", "mean", "linear_softmax"])
+def test_poolings_keep_clip_within_frames(pooling):
+    model = SedModel(n_classes=4, pooling=pooling, **TINY).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 8000) * 0.1)
+    clip, frame = out["clipwise_output"], out["framewise_output"]
+    assert torch.all(clip <= frame.max(1).values + 1e-6)
+    assert torch.all(clip >= frame.min(1).values - 1e-6)
+    if pooling == "max":
+        assert torch.allclose(clip, frame.max(1).values)
+
+
+def test_bf16_autocast_keeps_logmel_fp32_and_outputs_finite():
+    model = SedModel(n_classes=3, **TINY).eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        feats = model.features(torch.randn(2, 8000))
+        out = model(torch.zeros(2, 8000))
+    assert feats.dtype == torch.float32
+    assert torch.isfinite(out["clipwise_output"].float()).all()
+
+
+def test_warmup_then_decay():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    for decay in ("cosine", "linear"):
+        sched = warmup_schedule(opt, warmup_steps=4, total_steps=20, decay=decay)
+        lrs = []
+        for _ in range(20):
+            lrs.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        assert lrs[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
+        assert lrs[4] == pytest.approx(1.0) and lrs[-1] < 0.1
+        assert all(a >= b for a, b in zip(lrs[4:], lrs[5:]))
+        opt.param_groups[0]["lr"] = 1.0
+        opt.param_groups[0].pop("initial_lr")
+
+
+def trainer_for(**fields):
+    cfg = Config(batch_size=6, epochs=2, lr=1e-3, **fields)
+    torch.manual_seed(0)
+    model = SedModel(n_classes=3, **TINY)
+    from losses import build_loss
+    return FoldTrainer(cfg, model, build_loss("panns"), steps_per_epoch=3,
+                       device=torch.device("cpu"))
+
+
+def test_ema_and_average_of_last_epochs():
+    trainer = trainer_for(ema=0.5, average_last=2)
+    start = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    for epoch in range(2):
+        for step in range(3):
+            trainer.train_step(make_batch(seed=epoch * 3 + step))
+        trainer.end_epoch()
+    key = "head.fc.weight"
+    live, ema = trainer.model.state_dict()[key], trainer.eval_model.state_dict()[key]
+    assert not torch.equal(live, ema) and not torch.equal(ema, start[key])
+    assert len(trainer.recent) == 2
+    assert torch.allclose(trainer.averaged_weights()[key],
+                          (trainer.recent[0][key] + trainer.recent[1][key]) / 2)
