@@ -8,6 +8,7 @@ max inside its time span, and the folds are averaged.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from oof import run_dir, save_test
 
 
 def load_fold_models(cfg, n_classes: int, device: torch.device) -> list[torch.nn.Module]:
-    paths = sorted(run_dir(cfg).glob("fold*.pt"))
+    paths = sorted(p for p in run_dir(cfg).glob("fold*.pt") if re.fullmatch(r"fold\d+\.pt", p.name))
     if not paths:
         raise SystemExit(f"no checkpoints in {run_dir(cfg)}: run `python src/train.py {cfg.name}`")
     models = []

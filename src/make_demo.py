@@ -1,4 +1,4 @@
-"""Generate a small synthetic competition laid out like Kaggle's RFCX 2021 bird/frog task.
+"""Generate a small synthetic Kaggle bird competition (--layout rfcx, cornell2020, birdclef).
 
 The real Rainforest Connection data is tens of GB behind a Kaggle login, so a fresh
 machine (CI, a reviewer's laptop) could not otherwise run the pipeline end to end. This
@@ -9,10 +9,16 @@ beside it so the true test score can be printed. The audio is built to be bird-l
 trivially separable: calls come from several families with per-call variation, some species
 are near-twins, calls sit at low SNR over a drifting rainforest-like background, and
 look-alikes of absent species are mixed in, so a model has to learn something real.
+
+The weak-label layouts (Cornell Birdcall 2020, BirdCLEF 2022+) reuse the same calls and
+backgrounds: each train file is one species calling several times (sometimes with a secondary
+species), the test set is a few soundscapes labelled per 5-s row, written in that
+competition's files (mp3 + train.csv/test.csv; ogg + train_metadata.csv/sample_submission.csv).
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import shutil
 import sys
@@ -21,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soundfile as sf
 
 F_LO = 1000.0  # lowest call frequency (Hz)
@@ -231,23 +238,28 @@ def _free_start(rng, n: int, length: int, margin: int, spans: list) -> int | Non
     return None
 
 
-def _make_recording(rng, rid, present, species, duration, sr, hi):
-    """Mix one recording. Returns (audio float32, tp rows, fp rows)."""
-    n, margin = int(round(duration * sr)), int(0.05 * sr)
-    bg = _background(rng, n, sr, hi)
-    x, tp, fp, busy = bg.copy(), [], [], []
-    for k in present:
-        own: list = []
-        for _ in range(int(rng.integers(1, 5))):
-            st = 1 if len(species[k]) > 1 and rng.random() < 0.3 else 0
-            wave, f1, f2 = _render_call(species[k][st], sr, rng, 0.4 * duration)
-            s = _free_start(rng, n, len(wave), margin, own)
-            if s is not None:
-                own.append((s, s + len(wave)))
-                _mix(x, bg, wave, s, f1, f2, rng.uniform(-3, 20), sr)
-                tp.append((rid, k, 4 if st else 1, s / sr, f1, (s + len(wave)) / sr, f2))
-        busy += own
-    absent = [k for k in range(len(species)) if k not in present]
+def _add_calls(rng, x, bg, k: int, n_calls: int, species, sr: int, max_dur: float,
+               margin: int) -> list[tuple[int, int, int, float, float]]:
+    """Mix up to `n_calls` calls of species `k` into `x`, never overlapping each other.
+    Returns (start, end, song type index, f_min, f_max) per call placed."""
+    own: list = []
+    placed = []
+    for _ in range(n_calls):
+        st = 1 if len(species[k]) > 1 and rng.random() < 0.3 else 0
+        wave, f1, f2 = _render_call(species[k][st], sr, rng, max_dur)
+        s = _free_start(rng, len(x), len(wave), margin, own)
+        if s is not None:
+            own.append((s, s + len(wave)))
+            _mix(x, bg, wave, s, f1, f2, rng.uniform(-3, 20), sr)
+            placed.append((s, s + len(wave), st, f1, f2))
+    return placed
+
+
+def _add_distractors(rng, x, bg, absent: list[int], species, sr: int, hi: float, max_dur: float,
+                     margin: int) -> list[tuple[int, int, int, float, float]]:
+    """Mix 0-2 things that are not a present species' call: look-alikes of absent species,
+    clicks, rain, short chirps. Returns (species, start, end, f_min, f_max) per look-alike."""
+    n, lookalikes = len(x), []
     for _ in range(int(rng.choice(3, p=[0.25, 0.45, 0.3]))):
         kind = rng.choice(["lookalike", "click", "rain", "chirp"], p=[0.45, 0.2, 0.15, 0.2])
         if kind in ("click", "rain"):
@@ -255,15 +267,32 @@ def _make_recording(rng, rid, present, species, duration, sr, hi):
         elif kind == "lookalike" and absent:
             k = absent[int(rng.integers(len(absent)))]
             tpl = dict(_perturb(species[k][0], rng, hi), reverse=bool(rng.random() < 0.3))
-            wave, f1, f2 = _render_call(tpl, sr, rng, 0.4 * duration)
+            wave, f1, f2 = _render_call(tpl, sr, rng, max_dur)
         else:
             kind = "chirp"
             tpl = dict(_draw("sweep", rng, hi), dur=rng.uniform(0.05, 0.25))
-            wave, f1, f2 = _render_call(tpl, sr, rng, 0.4 * duration)
+            wave, f1, f2 = _render_call(tpl, sr, rng, max_dur)
         s = int(rng.integers(margin, max(margin + 1, n - len(wave) - margin)))
         _mix(x, bg, wave, s, f1, f2, rng.uniform(0, 15), sr)
         if kind == "lookalike":
-            fp.append((rid, k, 1, s / sr, f1, (s + len(wave)) / sr, f2))
+            lookalikes.append((k, s, s + len(wave), f1, f2))
+    return lookalikes
+
+
+def _make_recording(rng, rid, present, species, duration, sr, hi):
+    """Mix one recording. Returns (audio float32, tp rows, fp rows)."""
+    n, margin = int(round(duration * sr)), int(0.05 * sr)
+    bg = _background(rng, n, sr, hi)
+    x, tp, fp, busy = bg.copy(), [], [], []
+    for k in present:
+        placed = _add_calls(rng, x, bg, k, int(rng.integers(1, 5)), species, sr, 0.4 * duration,
+                            margin)
+        tp += [(rid, k, 4 if st else 1, s / sr, f1, e / sr, f2) for s, e, st, f1, f2 in placed]
+        busy += [(s, e) for s, e, *_ in placed]
+    absent = [k for k in range(len(species)) if k not in present]
+    fp = [(rid, k, 1, s / sr, f1, e / sr, f2)
+          for k, s, e, f1, f2 in _add_distractors(rng, x, bg, absent, species, sr, hi,
+                                                  0.4 * duration, margin)]
     if rng.random() < 0.08:  # a block of exact digital zeros, off the annotated calls
         length = int(rng.uniform(0.5, min(2.0, 0.3 * duration)) * sr)
         s = _free_start(rng, n, length, 0, busy)
@@ -293,6 +322,17 @@ def _ids(rng: np.random.Generator, n: int, taken: set) -> list[str]:
     return out
 
 
+def _primaries(plan: np.random.Generator, n_species: int,
+               n_train: int) -> tuple[np.ndarray, np.ndarray]:
+    """Species frequencies (up to 2x imbalance) and a shuffled primary species per train file,
+    every species getting its share (so each has training files however few there are)."""
+    weights = plan.permutation(np.linspace(1.0, 2.0, n_species))
+    prob = weights / weights.sum()
+    counts = np.floor(n_train * prob).astype(int)  # guaranteed primary appearances per species
+    counts[np.argsort(-(n_train * prob - counts), kind="stable")[: n_train - counts.sum()]] += 1
+    return prob, plan.permutation(np.repeat(np.arange(n_species), counts))
+
+
 def make_rfcx_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12, n_train: int = 120,
                    n_test: int = 40, duration: float = 20.0, sr: int = 48000, force: bool = False) -> Path:
     """Write the synthetic competition to `out_dir` (built in `<out_dir>.tmp`, then renamed)
@@ -306,12 +346,7 @@ def make_rfcx_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12, n_tr
         (tmp / split).mkdir(parents=True)
     hi = min(12000.0, 0.42 * sr)
     species = _make_species(np.random.default_rng([seed, 0]), n_species, hi)
-    plan = np.random.default_rng([seed, 1])
-    weights = plan.permutation(np.linspace(1.0, 2.0, n_species))  # up to 2x imbalance
-    prob = weights / weights.sum()
-    counts = np.floor(n_train * prob).astype(int)  # guaranteed primary appearances per species
-    counts[np.argsort(-(n_train * prob - counts), kind="stable")[: n_train - counts.sum()]] += 1
-    primaries = plan.permutation(np.repeat(np.arange(n_species), counts))
+    prob, primaries = _primaries(np.random.default_rng([seed, 1]), n_species, n_train)
     empty = set(np.random.default_rng([seed, 6]).permutation(n_test)[: round(0.05 * n_test)].tolist())
     taken: set = set()
     train_ids = _ids(np.random.default_rng([seed, 4]), n_train, taken)
@@ -356,7 +391,283 @@ def make_rfcx_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12, n_tr
     return out_dir
 
 
-LAYOUTS = {"rfcx": make_rfcx_demo}
+# --- weak-label layouts (Cornell 2020, BirdCLEF): one species per train file, 5-s test rows
+
+# (eBird code, scientific name, common name): real codes, so the files look like the real ones
+EBIRD = [
+    ("amecro", "Corvus brachyrhynchos", "American Crow"),
+    ("amegfi", "Spinus tristis", "American Goldfinch"),
+    ("amerob", "Turdus migratorius", "American Robin"),
+    ("bkcchi", "Poecile atricapillus", "Black-capped Chickadee"),
+    ("blujay", "Cyanocitta cristata", "Blue Jay"),
+    ("cangoo", "Branta canadensis", "Canada Goose"),
+    ("carwre", "Thryothorus ludovicianus", "Carolina Wren"),
+    ("cedwax", "Bombycilla cedrorum", "Cedar Waxwing"),
+    ("chispa", "Spizella passerina", "Chipping Sparrow"),
+    ("comgra", "Quiscalus quiscula", "Common Grackle"),
+    ("dowwoo", "Dryobates pubescens", "Downy Woodpecker"),
+    ("eawpew", "Contopus virens", "Eastern Wood-Pewee"),
+    ("gockin", "Regulus satrapa", "Golden-crowned Kinglet"),
+    ("grycat", "Dumetella carolinensis", "Gray Catbird"),
+    ("haiwoo", "Dryobates villosus", "Hairy Woodpecker"),
+    ("houwre", "Troglodytes aedon", "House Wren"),
+    ("moudov", "Zenaida macroura", "Mourning Dove"),
+    ("mouchi", "Poecile gambeli", "Mountain Chickadee"),
+    ("norcar", "Cardinalis cardinalis", "Northern Cardinal"),
+    ("norfli", "Colaptes auratus", "Northern Flicker"),
+    ("purfin", "Haemorhous purpureus", "Purple Finch"),
+    ("reevir1", "Vireo olivaceus", "Red-eyed Vireo"),
+    ("rewbla", "Agelaius phoeniceus", "Red-winged Blackbird"),
+    ("sonspa", "Melospiza melodia", "Song Sparrow"),
+    ("sposan", "Actitis macularius", "Spotted Sandpiper"),
+    ("swaspa", "Melospiza georgiana", "Swamp Sparrow"),
+    ("tuftit", "Baeolophus bicolor", "Tufted Titmouse"),
+    ("veery", "Catharus fuscescens", "Veery"),
+    ("westan", "Piranga ludoviciana", "Western Tanager"),
+    ("whbnut", "Sitta carolinensis", "White-breasted Nuthatch"),
+    ("wooduc", "Aix sponsa", "Wood Duck"),
+    ("yelwar", "Setophaga petechia", "Yellow Warbler"),
+]
+OUTSIDER = ("houspa", "Passer domesticus", "House Sparrow")  # heard in the background, no class
+CHUNK = 5  # seconds per scored test row
+
+
+def _names(n_species: int) -> list[tuple[str, str, str]]:
+    """Sorted so class index k (sorted codes, as the formats define classes) is species k."""
+    extra = [(f"spc{k:03d}", f"Demoavis species{k}", f"Demo Bird {k}")
+             for k in range(len(EBIRD), n_species)]
+    return sorted((EBIRD + extra)[:n_species])
+
+
+def _write_blocks(path: Path, audio: np.ndarray, sr: int, fmt: str, subtype: str | None = None,
+                  block: int = 32768) -> None:
+    """Write in blocks: libsndfile's Vorbis encoder can crash on one long write."""
+    with sf.SoundFile(str(path), "w", sr, 1, format=fmt, subtype=subtype) as f:
+        for i in range(0, len(audio), block):
+            f.write(audio[i:i + block])
+
+
+def _mp3_writable(folder: Path, sr: int) -> bool:
+    """libsndfile >= 1.1 writes MPEG Layer III; older builds (or rates MPEG lacks) cannot."""
+    probe = folder / ".probe.mp3"
+    try:
+        _write_blocks(probe, np.zeros(4096, np.float32), sr, "MP3")
+        return sf.info(str(probe)).frames > 0
+    except Exception:  # noqa: BLE001 - any failure means "write .wav instead"
+        return False
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+def _weak_recording(rng, calls: list[tuple[int, int]], species, duration: float, sr: int,
+                    hi: float) -> tuple[np.ndarray, list[tuple[int, float, float]]]:
+    """Background + `n` calls of species `k` for each (k, n) in `calls` + distractors.
+    Returns the audio and (species, t_start, t_end) per call placed."""
+    n, margin = int(round(duration * sr)), int(0.05 * sr)
+    bg = _background(rng, n, sr, hi)
+    x, events = bg.copy(), []
+    for k, n_calls in calls:
+        for s, e, *_ in _add_calls(rng, x, bg, k, n_calls, species, sr, 0.4 * duration, margin):
+            events.append((k, s / sr, e / sr))
+    present = {k for k, _ in calls}
+    _add_distractors(rng, x, bg, [k for k in range(len(species)) if k not in present], species,
+                     sr, hi, 0.4 * duration, margin)
+    return (x * (0.9 / np.abs(x).max())).astype(np.float32), events
+
+
+def _heard(events: list[tuple[int, float, float]], t0: float, t1: float) -> list[int]:
+    """Species with a call overlapping [t0, t1): how a 5-s test row is labelled."""
+    return sorted({k for k, a, b in events if a < t1 and b > t0})
+
+
+def _train_plan(seed: int, n_species: int, n_train: int, duration: float):
+    """Per train file: primary species, audible secondary species, listed-only outsider,
+    length, author and xeno-canto number. Drawn from its own streams, so the train side does
+    not change with n_test."""
+    prob, primaries = _primaries(np.random.default_rng([seed, 1]), n_species, n_train)
+    meta = np.random.default_rng([seed, 7])
+    xc = meta.choice(900000, n_train, replace=False) + 100000
+    authors = meta.integers(0, max(2, n_train // 3), n_train)
+    plan = []
+    for i in range(n_train):
+        rng = np.random.default_rng([seed, 8, i])
+        k = int(primaries[i])
+        others = [j for j in range(n_species) if j != k]
+        second = ([int(rng.choice(others))] if others and rng.random() < 0.3 else [])
+        plan.append(dict(primary=k, secondary=second, outsider=bool(rng.random() < 0.1),
+                         duration=round(max(1.0, _logu(rng, 0.3 * duration, 3 * duration)), 2),
+                         author=f"Recordist {int(authors[i])}", xc=int(xc[i])))
+    return prob, plan
+
+
+def _soundscape_calls(rng, prob: np.ndarray) -> list[tuple[int, int]]:
+    """0-3 species, 1-5 calls each: many 5-s rows stay silent, as in real soundscapes."""
+    n_species = len(prob)
+    n = min(n_species, int(rng.choice(4, p=[0.1, 0.3, 0.35, 0.25])))
+    present = sorted(int(k) for k in rng.choice(n_species, n, replace=False, p=prob))
+    return [(k, int(rng.integers(1, 6))) for k in present]
+
+
+def _render_weak(seed: int, prob: np.ndarray, plan: list[dict], n_test: int, duration: float,
+                 sr: int, write_train, write_test, n_clips: int = 0):
+    """Render the planned train files, `n_test` soundscapes and `n_clips` short clips in
+    threads (each from its own generator, so the output does not depend on scheduling);
+    `write_*(i, audio)` store the audio. Returns (length, events) per soundscape, then clip."""
+    hi = min(12000.0, 0.42 * sr)
+    species = _make_species(np.random.default_rng([seed, 0]), len(prob), hi)
+
+    def train_job(i: int):
+        p = plan[i]
+        rng = np.random.default_rng([seed, 2, i])
+        calls = [(p["primary"], int(rng.integers(2, 7)))]
+        calls += [(k, int(rng.integers(1, 3))) for k in p["secondary"]]
+        audio, _ = _weak_recording(rng, calls, species, p["duration"], sr, hi)
+        write_train(i, audio)
+
+    def test_job(i: int):
+        rng = np.random.default_rng([seed, 3, i])
+        if i < n_test:  # soundscapes of 3, 4.5 and 6 x duration (30-60 s by default)
+            length = duration * (3 + 1.5 * (i % 3))
+        else:  # short clip-level recordings
+            length = round(max(2.0, duration * rng.uniform(0.8, 1.6)), 2)
+        audio, events = _weak_recording(rng, _soundscape_calls(rng, prob), species, length, sr, hi)
+        write_test(i, audio)
+        return length, events
+
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(train_job, range(len(plan))))
+        return list(pool.map(test_job, range(n_test + n_clips)))
+
+
+def _staged(out_dir: str | Path, force: bool) -> tuple[Path, Path]:
+    """(out_dir, its empty `.tmp` sibling to build in), refusing to overwrite unless forced."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise FileExistsError(f"{out_dir} already exists; pass --force (force=True) to overwrite it")
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return out_dir, tmp
+
+
+def _publish(tmp: Path, out_dir: Path) -> Path:
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def _label_list(items: list[str]) -> str:
+    """Kaggle's secondary_labels cell: a Python list literal."""
+    return repr(list(items))
+
+
+def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
+                          n_train: int = 80, n_test: int = 4, duration: float = 10.0,
+                          sr: int = 32000, force: bool = False) -> Path:
+    """Cornell Birdcall Identification 2020 layout: `train.csv` + `train_audio/<code>/XC<n>.mp3`
+    (weak labels: one primary species per file, secondary species as "Scientific_Common"
+    names), `test.csv` + `test_audio/<audio_id>.mp3` with `n_test` site_1 soundscapes (5-s rows)
+    and one site_3 clip (one clip-level row); true labels in `<out_dir>.solution.csv`
+    (`row_id,birds`). Where libsndfile cannot write MP3 the audio is .wav and the `filename`
+    column says so. Default duration = typical train file; files last 0.3-3x it."""
+    out_dir, tmp = _staged(out_dir, force)
+    names = _names(n_species)
+    ext = "mp3" if _mp3_writable(tmp, sr) else "wav"
+    fmt = {"mp3": ("MP3", None), "wav": ("WAV", "PCM_16")}[ext]
+    test_ids = _ids(np.random.default_rng([seed, 4]), n_test + 1, set())
+    prob, plan = _train_plan(seed, n_species, n_train, duration)
+    for code in {names[p["primary"]][0] for p in plan}:
+        (tmp / "train_audio" / code).mkdir(parents=True)
+    (tmp / "test_audio").mkdir()
+
+    def write_train(i, audio):
+        p = plan[i]
+        _write_blocks(tmp / "train_audio" / names[p["primary"]][0] / f"XC{p['xc']}.{ext}",
+                      audio, sr, *fmt)
+
+    def write_test(i, audio):
+        _write_blocks(tmp / "test_audio" / f"{test_ids[i]}.{ext}", audio, sr, *fmt)
+
+    tests = _render_weak(seed, prob, plan, n_test, duration, sr, write_train, write_test,
+                         n_clips=1)
+    full = [f"{sci}_{common}" for _, sci, common in names]
+    train = [{"xc_id": p["xc"], "ebird_code": names[p["primary"]][0],
+              "species": names[p["primary"]][2], "sci_name": names[p["primary"]][1],
+              "primary_label": full[p["primary"]],
+              "secondary_labels": _label_list([full[k] for k in p["secondary"]] + (
+                  [f"{OUTSIDER[1]}_{OUTSIDER[2]}"] if p["outsider"] else [])),
+              "type": "song", "author": p["author"], "duration": int(round(p["duration"])),
+              "filename": f"XC{p['xc']}.{ext}"} for p in plan]
+    pd.DataFrame(train).to_csv(tmp / "train.csv", index=False)
+    test_lines, solution = ["site,row_id,seconds,audio_id"], ["row_id,birds"]
+    for i, (length, events) in enumerate(tests):
+        aid = test_ids[i]
+        if i < n_test:  # complete 5-s chunks only, as the competition's test.csv
+            for end in range(CHUNK, int(length // CHUNK) * CHUNK + 1, CHUNK):
+                test_lines.append(f"site_1,site_1_{aid}_{end},{end}.0,{aid}")
+                heard = _heard(events, end - CHUNK, end)
+                solution.append(f"site_1_{aid}_{end}," +
+                                (" ".join(names[k][0] for k in heard) or "nocall"))
+        else:
+            test_lines.append(f"site_3,site_3_{aid},,{aid}")
+            heard = _heard(events, 0.0, length)
+            solution.append(f"site_3_{aid}," + (" ".join(names[k][0] for k in heard) or "nocall"))
+    _write_text(tmp / "test.csv", test_lines)
+    _write_text(out_dir.with_name(out_dir.name + ".solution.csv"), solution)
+    return _publish(tmp, out_dir)
+
+
+def make_birdclef_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
+                       n_train: int = 80, n_test: int = 4, duration: float = 10.0,
+                       sr: int = 32000, force: bool = False) -> Path:
+    """BirdCLEF 2022-2025 layout: `train_metadata.csv` + `train_audio/<code>/XC<n>.ogg` (weak
+    labels, secondary labels as class codes), `test_soundscapes/soundscape_<n>.ogg` (`n_test`
+    files of 3, 4.5 and 6 x duration), `sample_submission.csv` (row_id + a column per class, a
+    row per 5 s of each soundscape) and the 0/1 truth in `<out_dir>.solution.csv`."""
+    out_dir, tmp = _staged(out_dir, force)
+    names = _names(n_species)
+    codes = [c for c, _, _ in names]
+    numbers = np.random.default_rng([seed, 4]).choice(90000, n_test, replace=False) + 10000
+    stems = [f"soundscape_{int(n)}" for n in numbers]
+    prob, plan = _train_plan(seed, n_species, n_train, duration)
+    for code in {codes[p["primary"]] for p in plan}:
+        (tmp / "train_audio" / code).mkdir(parents=True)
+    (tmp / "test_soundscapes").mkdir()
+
+    def write_train(i, audio):
+        p = plan[i]
+        _write_blocks(tmp / "train_audio" / codes[p["primary"]] / f"XC{p['xc']}.ogg", audio, sr,
+                      "OGG", "VORBIS")
+
+    def write_test(i, audio):
+        _write_blocks(tmp / "test_soundscapes" / f"{stems[i]}.ogg", audio, sr, "OGG", "VORBIS")
+
+    tests = _render_weak(seed, prob, plan, n_test, duration, sr, write_train, write_test)
+    train = [{"primary_label": codes[p["primary"]],
+              "secondary_labels": _label_list([codes[k] for k in p["secondary"]] + (
+                  [OUTSIDER[0]] if p["outsider"] else [])),
+              "type": "['song']", "scientific_name": names[p["primary"]][1],
+              "common_name": names[p["primary"]][2], "author": p["author"], "rating": 4.0,
+              "filename": f"{codes[p['primary']]}/XC{p['xc']}.ogg"} for p in plan]
+    pd.DataFrame(train).to_csv(tmp / "train_metadata.csv", index=False)
+    head = "row_id," + ",".join(codes)
+    sample, solution = [head], [head]
+    for order in np.argsort(stems, kind="stable"):  # the competition's order: file, then time
+        length, events = tests[order]
+        n_rows = max(1, int(np.ceil(round(length * sr) / (CHUNK * sr))))
+        for end in range(CHUNK, CHUNK * n_rows + 1, CHUNK):
+            heard = set(_heard(events, end - CHUNK, end))
+            sample.append(f"{stems[order]}_{end}" + ",0" * n_species)
+            solution.append(f"{stems[order]}_{end}" +
+                            "".join(f",{int(k in heard)}" for k in range(n_species)))
+    _write_text(tmp / "sample_submission.csv", sample)
+    _write_text(out_dir.with_name(out_dir.name + ".solution.csv"), solution)
+    return _publish(tmp, out_dir)
+
+
+LAYOUTS = {"rfcx": make_rfcx_demo, "cornell2020": make_cornell2020_demo,
+           "birdclef": make_birdclef_demo}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -365,20 +676,26 @@ def main(argv: list[str] | None = None) -> None:
                     help="competition format to imitate")
     ap.add_argument("--out", required=True, help="competition folder to create, e.g. input/rfcx-demo")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--n-species", type=int, default=12)
-    ap.add_argument("--n-train", type=int, default=120)
-    ap.add_argument("--n-test", type=int, default=40)
-    ap.add_argument("--duration", type=float, default=20.0, help="seconds per recording")
-    ap.add_argument("--sr", type=int, default=48000)
+    # size defaults belong to each layout (a 40-file test set is RFCX-like, not Cornell-like)
+    ap.add_argument("--n-species", type=int, help="default: per layout (12)")
+    ap.add_argument("--n-train", type=int, help="train files; default: per layout")
+    ap.add_argument("--n-test", type=int, help="test recordings/soundscapes; default: per layout")
+    ap.add_argument("--duration", type=float, help="seconds per recording; default: per layout")
+    ap.add_argument("--sr", type=int, help="sample rate; default: per layout")
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out folder")
     a = ap.parse_args(argv)
+    make = LAYOUTS[a.layout]
+    given = {k: getattr(a, k) for k in ("n_species", "n_train", "n_test", "duration", "sr")
+             if getattr(a, k) is not None}
+    sizes = {**{k: p.default for k, p in inspect.signature(make).parameters.items()}, **given}
     t0 = time.time()
     try:
-        out = LAYOUTS[a.layout](a.out, a.seed, a.n_species, a.n_train, a.n_test, a.duration, a.sr, a.force)
+        out = make(a.out, seed=a.seed, force=a.force, **given)
     except FileExistsError as e:
         sys.exit(f"make_demo: {e}")
-    print(f"wrote {out} ({a.n_train} train / {a.n_test} test, {a.n_species} species) "
-          f"in {time.time() - t0:.1f}s; test labels in {out.name}.solution.csv")
+    print(f"wrote {out} ({a.layout}: {sizes['n_train']} train / {sizes['n_test']} test, "
+          f"{sizes['n_species']} species) in {time.time() - t0:.1f}s; "
+          f"test labels in {out.name}.solution.csv")
 
 
 if __name__ == "__main__":

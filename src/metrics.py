@@ -60,10 +60,66 @@ def f1_micro(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) ->
     return float(2 * tp / denom) if denom else 1.0
 
 
+def f1_rowwise(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) -> float:
+    """Mean over rows of the F1 between the true and predicted label sets (Cornell 2020,
+    BirdCLEF 2021), where an empty set stands for the label "nocall": a silent row predicted
+    silent scores 1, a silent row with any prediction (or a missed one) scores 0."""
+    pred = np.asarray(y_score) >= threshold
+    truth = np.asarray(y_true) > 0
+    if not len(truth):
+        return float("nan")
+    n_pred, n_true = pred.sum(1), truth.sum(1)
+    tp = (pred & truth).sum(1) + ((n_pred == 0) & (n_true == 0))  # nocall == nocall
+    return float(np.mean(2 * tp / (np.maximum(n_pred, 1) + np.maximum(n_true, 1))))
+
+
+def padded_cmap(y_true: np.ndarray, y_score: np.ndarray, padding: int = 5) -> float:
+    """BirdCLEF 2022/23 padded cmAP: `padding` rows of all-ones appended to both truth and
+    scores, then the macro AP over every class. The padding gives each class positives (so
+    rare classes are scored at all) and damps the swing a single row makes."""
+    truth = np.asarray(y_true, dtype=np.float64)
+    scores = np.asarray(y_score, dtype=np.float64)
+    ones = np.ones((padding, truth.shape[1]))
+    truth, scores = np.vstack([truth, ones]), np.vstack([scores, ones])
+    aps = [average_precision(truth[:, c], scores[:, c]) for c in range(truth.shape[1])]
+    return float(np.nanmean(aps)) if aps and not np.all(np.isnan(aps)) else float("nan")
+
+
+def _average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties sharing the mean of their ranks (the Mann-Whitney convention)."""
+    order = np.argsort(x, kind="mergesort")
+    sorted_x = x[order]
+    first = np.r_[True, sorted_x[1:] != sorted_x[:-1]]
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], len(x)]
+    mean_rank = (starts + ends + 1) / 2.0  # mean of positions start+1 .. end
+    ranks = np.empty(len(x))
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
+def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean ROC-AUC over the classes that have both a positive and a negative row (BirdCLEF
+    2024/25 skip the others: AUC is undefined for them)."""
+    truth = np.asarray(y_true) > 0
+    scores = np.asarray(y_score, dtype=np.float64)
+    aucs = []
+    for c in range(truth.shape[1]):
+        pos = truth[:, c]
+        n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+        if n_pos and n_neg:
+            ranks = _average_ranks(scores[:, c])
+            aucs.append((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "lwlrap": lwlrap,
     "map": mean_average_precision,
     "f1": f1_micro,
+    "f1_rowwise": f1_rowwise,
+    "padded_cmap": padded_cmap,
+    "macro_auc": macro_auc,
 }
 
 

@@ -94,7 +94,8 @@ class SedHead(nn.Module):
         self.cla = nn.Conv1d(hidden, n_classes, kernel_size=1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, channels, steps) -> clipwise (batch, classes), framewise (batch, steps, classes)."""
+        """(batch, channels, steps) -> clipwise (batch, classes), framewise (batch, steps,
+        classes)."""
         # smooth over neighbouring steps: max keeps short calls, mean keeps long ones
         x = F.max_pool1d(x, 3, 1, 1) + F.avg_pool1d(x, 3, 1, 1)
         x = self.dropout(x)

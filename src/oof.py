@@ -64,9 +64,9 @@ class Oof:
             targets[i, pos] = 1.0
         if preds.shape != (len(meta["ids"]), len(meta["classes"])):
             raise SystemExit(f"{path}: shape {preds.shape} does not match {meta_path.name}")
-        return cls(meta["experiment"], meta["competition"], meta["config"], meta["metric"], meta["classes"],
-                   meta["ids"], np.asarray(meta["folds"]), targets, preds, meta["cv"],
-                   meta["fold_cv"])
+        return cls(meta["experiment"], meta["competition"], meta["config"], meta["metric"],
+                   meta["classes"], meta["ids"], np.asarray(meta["folds"]), targets, preds,
+                   meta["cv"], meta["fold_cv"])
 
 
 def test_path(experiment: str, out_dir: Path = OOF_DIR) -> Path:

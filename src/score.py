@@ -19,11 +19,15 @@ def test_score(comp, submission: Path, solution: Path) -> float:
     """Score a written submission file against the true labels, rows matched by id."""
     row_ids, truth = comp.load_solution(solution)
     sub = pd.read_csv(submission, dtype=str)  # ids such as "1e5" must stay strings
-    sub = sub.set_index(sub.columns[0])
+    if "birds" in sub.columns:  # label-list formats: the predicted labels as 0/1 scores
+        sub_ids, scores = comp.load_solution(submission)
+        sub = pd.DataFrame(scores, index=sub_ids, columns=comp.classes)
+    else:
+        sub = sub.set_index(sub.columns[0])[comp.classes].astype(np.float64)
     missing = set(row_ids) - set(sub.index)
     if missing:
         raise SystemExit(f"{submission} lacks {len(missing)} row(s) of {solution}")
-    return comp.score(truth, sub.loc[row_ids, comp.classes].to_numpy(np.float64))
+    return comp.score(truth, sub.loc[row_ids].to_numpy(np.float64))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     submission = Path("submissions") / f"{cfg.name}.csv"
     parts = [cfg.name, f"cv_{oof.metric}={oof.cv:.4f}"]
     if cfg.solution_csv and Path(cfg.solution_csv).exists() and submission.exists():
-        parts.append(f"test_{comp.metric}={test_score(comp, submission, Path(cfg.solution_csv)):.4f}")
+        test = test_score(comp, submission, Path(cfg.solution_csv))
+        parts.append(f"test_{comp.metric}={test:.4f}")
     parts += [f"oof={oof_path}", f"submission={submission}"]
     print(" ".join(parts))
 

@@ -27,12 +27,15 @@ from oof import merge_folds, run_dir, save_fold_part
 from training import FoldTrainer
 
 
-def validate(cfg, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
-    """Whole validation recordings, framewise max over sliding windows."""
+def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
+    """Whole validation recordings, framewise max over sliding windows; the LWLRAP, F1 and mAP
+    meters and the competition's own metric."""
     preds = np.zeros_like(y_valid)
     for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
         preds[i] = timeline.max(axis=0)
-    return score_all(y_valid, preds, cfg.threshold), preds
+    scores = score_all(y_valid, preds, cfg.threshold)
+    scores[comp.metric] = comp.score(y_valid, preds)
+    return scores, preds
 
 
 def train_loader(cfg, n_classes: int, train_df, events, seed: int,
@@ -71,7 +74,7 @@ def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device,
     out, state_path = run_dir(cfg), run_dir(cfg) / f"fold{fold}.last.pt"
     if trainer.load(state_path):
         print(f"fold {fold}: resuming at epoch {trainer.epoch} step {trainer.step}")
-    steps_left = max_steps
+    steps_left, metric = max_steps, cfg.metric or comp.metric
 
     while trainer.epoch < cfg.epochs:
         epoch = trainer.epoch
@@ -86,11 +89,11 @@ def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device,
                 print(f"fold {fold}: stopped after --max-steps; run again to resume")
                 return False
         stats = trainer.end_epoch()
-        scores, preds = validate(cfg, trainer.eval_model, valid_set, y_valid, device)
+        scores, preds = validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
         trainer.log.append({"epoch": epoch, **stats, **scores})
-        improved = scores[cfg.metric] > trainer.best
+        improved = scores[metric] > trainer.best
         if improved:
-            trainer.best = scores[cfg.metric]
+            trainer.best = scores[metric]
             if not cfg.average_last:
                 save_checkpoint(out / f"fold{fold}.pt", trainer.eval_model, epoch=epoch,
                                 score=trainer.best, classes=comp.classes, config=cfg.to_dict())
@@ -99,10 +102,10 @@ def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device,
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
         if cfg.average_last and trainer.epoch == cfg.epochs:  # PSLA: the mean of the last epochs
             trainer.eval_model.load_state_dict(trainer.averaged_weights())
-            scores, preds = validate(cfg, trainer.eval_model, valid_set, y_valid, device)
+            scores, preds = validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
             trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
             save_checkpoint(out / f"fold{fold}.pt", trainer.eval_model, epoch=epoch,
-                            score=scores[cfg.metric], classes=comp.classes, config=cfg.to_dict())
+                            score=scores[metric], classes=comp.classes, config=cfg.to_dict())
             save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
             print(f"fold {fold}: mean of the last {len(trainer.recent)} epochs: "
                   + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))

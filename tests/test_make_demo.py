@@ -1,6 +1,8 @@
 """Tests for the synthetic RFCX-style demo competition generator (src/make_demo.py)."""
 from __future__ import annotations
 
+import ast
+import inspect
 import time
 from pathlib import Path
 
@@ -9,7 +11,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from make_demo import main, make_rfcx_demo
+import make_demo
+from make_demo import LAYOUTS, main, make_birdclef_demo, make_cornell2020_demo, make_rfcx_demo
 
 TINY = dict(n_species=3, n_train=6, n_test=3, duration=4.0, sr=16000)
 TP_COLS = ["recording_id", "species_id", "songtype_id", "t_min", "f_min", "t_max", "f_max"]
@@ -139,3 +142,148 @@ def test_audio_carries_the_calls(tmp_path: Path) -> None:
                 break
     assert len(gains) >= 5
     assert np.mean(gains) > 3.0, gains
+
+
+# --- weak-label layouts: Cornell 2020 and BirdCLEF -----------------------------------------
+
+WEAK = dict(n_species=3, n_train=6, n_test=2, duration=4.0, sr=16000)  # soundscapes 12 s, 18 s
+
+
+@pytest.fixture(scope="module")
+def cornell(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "cornell-demo"
+    t0 = time.perf_counter()
+    assert make_cornell2020_demo(out, seed=0, **WEAK) == out
+    assert time.perf_counter() - t0 < 3.0
+    return out
+
+
+@pytest.fixture(scope="module")
+def birdclef(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "birdclef-demo"
+    t0 = time.perf_counter()
+    assert make_birdclef_demo(out, seed=0, **WEAK) == out
+    assert time.perf_counter() - t0 < 3.0
+    return out
+
+
+def test_layouts_registry_and_signature() -> None:
+    assert set(LAYOUTS) == {"rfcx", "cornell2020", "birdclef"}
+    want = list(inspect.signature(make_rfcx_demo).parameters)
+    for make in LAYOUTS.values():
+        assert list(inspect.signature(make).parameters) == want
+
+
+def test_cli_leaves_sizes_to_the_layout(tmp_path: Path, monkeypatch) -> None:
+    """No size flag -> the layout's own defaults (rfcx keeps 120/40/20 s/48 kHz)."""
+    calls = []
+
+    def spy(out_dir, **given):
+        calls.append(given)
+        return Path(out_dir)
+
+    spy.__signature__ = inspect.signature(make_rfcx_demo)  # what main reads the defaults from
+    monkeypatch.setitem(LAYOUTS, "rfcx", spy)
+    main(["--out", str(tmp_path / "x")])
+    main(["--out", str(tmp_path / "y"), "--n-train", "7", "--sr", "8000"])
+    assert calls == [{"seed": 0, "force": False},
+                     {"seed": 0, "force": False, "n_train": 7, "sr": 8000}]
+
+
+def test_cornell_layout(cornell: Path) -> None:
+    codes = [c for c, _, _ in make_demo._names(WEAK["n_species"])]
+    train = pd.read_csv(cornell / "train.csv", dtype=str)
+    assert {"ebird_code", "filename", "secondary_labels", "primary_label", "sci_name", "species",
+            "author", "duration"} <= set(train.columns)
+    assert len(train) == WEAK["n_train"] and sorted(train.ebird_code.unique()) == codes
+    assert train.filename.is_unique and train.filename.str.fullmatch(r"XC\d+\.(mp3|wav)").all()
+    ext = "mp3" if make_demo._mp3_writable(cornell, WEAK["sr"]) else "wav"
+    assert (train.filename.str.rsplit(".", n=1).str[1] == ext).all()
+    names = set(train.primary_label) | {"Passer domesticus_House Sparrow"}
+    for code, name, sec, fname, dur in zip(train.ebird_code, train.primary_label,
+                                           train.secondary_labels, train.filename, train.duration):
+        assert name == train[train.ebird_code == code].primary_label.iloc[0]
+        assert set(ast.literal_eval(sec)) <= names - {name}
+        info = sf.info(str(cornell / "train_audio" / code / fname))
+        assert (info.samplerate, info.channels) == (WEAK["sr"], 1)
+        assert abs(info.duration - float(dur)) <= 0.5 and 1.0 <= info.duration <= 12.5
+
+    test = pd.read_csv(cornell / "test.csv", dtype=str)
+    assert list(test.columns) == ["site", "row_id", "seconds", "audio_id"]
+    chunks = test[test.site == "site_1"]
+    clips = test[test.site == "site_3"]
+    assert len(clips) == 1 and clips.seconds.isna().all()
+    assert clips.row_id.tolist() == [f"site_3_{clips.audio_id.iloc[0]}"]
+    assert chunks.audio_id.nunique() == WEAK["n_test"]
+    for aid, rows in chunks.groupby("audio_id", sort=False):
+        length = sf.info(str(cornell / "test_audio" / f"{aid}.{ext}")).duration
+        ends = [5 * (k + 1) for k in range(int(length // 5))]  # complete 5-s chunks
+        assert rows.seconds.astype(float).tolist() == ends
+        assert rows.row_id.tolist() == [f"site_1_{aid}_{e}" for e in ends]
+    assert sorted(round(sf.info(str(cornell / "test_audio" / f"{a}.{ext}")).duration)
+                  for a in chunks.audio_id.unique()) == [12, 18]
+    sol = pd.read_csv(_solution(cornell), dtype=str)
+    assert list(sol.columns) == ["row_id", "birds"]
+    assert sol.row_id.tolist() == test.row_id.tolist()
+    tokens = {t for b in sol.birds for t in b.split()}
+    assert tokens <= set(codes) | {"nocall"} and tokens - {"nocall"}
+
+
+def test_birdclef_layout(birdclef: Path) -> None:
+    codes = [c for c, _, _ in make_demo._names(WEAK["n_species"])]
+    meta = pd.read_csv(birdclef / "train_metadata.csv", dtype=str)
+    assert {"primary_label", "secondary_labels", "filename", "author", "scientific_name",
+            "common_name"} <= set(meta.columns)
+    assert len(meta) == WEAK["n_train"] and sorted(meta.primary_label.unique()) == codes
+    assert (meta.filename.str.split("/").str[0] == meta.primary_label).all()
+    assert meta.filename.str.fullmatch(r"[a-z0-9]+/XC\d+\.ogg").all()
+    for label, sec, fname in zip(meta.primary_label, meta.secondary_labels, meta.filename):
+        assert set(ast.literal_eval(sec)) <= (set(codes) | {"houspa"}) - {label}
+        info = sf.info(str(birdclef / "train_audio" / fname))
+        assert (info.format, info.subtype, info.samplerate) == ("OGG", "VORBIS", WEAK["sr"])
+
+    files = sorted((birdclef / "test_soundscapes").glob("*.ogg"))
+    assert len(files) == WEAK["n_test"]
+    expected = []
+    for f in files:
+        info = sf.info(str(f))
+        n_rows = -(-info.frames // (5 * info.samplerate))
+        expected += [f"{f.stem}_{5 * (k + 1)}" for k in range(n_rows)]
+    assert len(expected) == 3 + 4  # 12 s and 18 s
+    sample = pd.read_csv(birdclef / "sample_submission.csv", dtype={"row_id": str})
+    assert list(sample.columns) == ["row_id"] + codes
+    assert sample.row_id.tolist() == expected and (sample[codes] == 0).all().all()
+    sol = pd.read_csv(_solution(birdclef), dtype={"row_id": str})
+    assert list(sol.columns) == ["row_id"] + codes and sol.row_id.tolist() == expected
+    assert set(np.unique(sol[codes])) <= {0, 1} and sol[codes].to_numpy().sum() > 0
+
+
+def test_weak_layouts_deterministic(cornell: Path, birdclef: Path, tmp_path: Path) -> None:
+    again = make_cornell2020_demo(tmp_path / "c", seed=0, **WEAK)
+    other = make_birdclef_demo(tmp_path / "b1", seed=1, **WEAK)
+    more = make_birdclef_demo(tmp_path / "b", seed=0, **{**WEAK, "n_test": 3})
+    for name in ("train.csv", "test.csv"):
+        assert (cornell / name).read_bytes() == (again / name).read_bytes()
+    assert _solution(cornell).read_bytes() == _solution(again).read_bytes()
+    for f in sorted((cornell / "test_audio").iterdir()) + sorted((cornell / "train_audio").rglob("*.*")):
+        a, _ = sf.read(str(f), dtype="int16")
+        b, _ = sf.read(str(again / f.relative_to(cornell)), dtype="int16")
+        assert np.array_equal(a, b), f
+    # the train side does not depend on the number of test soundscapes; the seed matters
+    assert (birdclef / "train_metadata.csv").read_bytes() == (more / "train_metadata.csv").read_bytes()
+    assert (birdclef / "train_metadata.csv").read_bytes() != (other / "train_metadata.csv").read_bytes()
+    assert len(list((more / "test_soundscapes").glob("*.ogg"))) == 3
+
+
+def test_weak_layouts_refuse_existing_and_cli(tmp_path: Path) -> None:
+    out = tmp_path / "b"
+    out.mkdir()
+    args = ["--layout", "birdclef", "--out", str(out), "--n-species", "2", "--n-train", "2",
+            "--n-test", "1", "--duration", "2", "--sr", "8000"]
+    with pytest.raises(SystemExit):
+        main(args)
+    main(args + ["--force"])
+    assert (out / "train_metadata.csv").exists() and (out / "sample_submission.csv").exists()
+    assert _solution(out).exists() and not out.with_name("b.tmp").exists()
+    with pytest.raises(FileExistsError):
+        make_cornell2020_demo(out, **WEAK)

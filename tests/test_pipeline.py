@@ -53,14 +53,15 @@ def workdir(tmp_path_factory):
     # the "copy a config and append a subclass of the class above" pattern
     (work / "tiny2.py").write_text(TINY + '\n\nclass Config(Config):\n'
                                    '    backbone = "mobilenetv3_small_050"\n')
-    lines = [run("bash", str(ROOT / "run.sh"), exp, cwd=work).strip().splitlines()[-1]
-             for exp in ("tiny.py", "tiny2.py")]
-    return work, lines
+    outputs = [run("bash", str(ROOT / "run.sh"), exp, cwd=work) for exp in ("tiny.py", "tiny2.py")]
+    return work, outputs
 
 
 def test_run_sh_prints_summary_and_writes_outputs(workdir):
-    work, lines = workdir
-    for exp, line in zip(("tiny", "tiny2"), lines):
+    work, outputs = workdir
+    for exp, output in zip(("tiny", "tiny2"), outputs):
+        assert f"{exp}: 2 fold model(s)" in output  # the best of each fold, not the resume states
+        line = output.strip().splitlines()[-1]
         m = re.fullmatch(rf"{exp} cv_lwlrap=(\S+) test_lwlrap=(\S+) oof=oof/{exp}\.npy "
                          rf"submission=submissions/{exp}\.csv", line)
         assert m, line

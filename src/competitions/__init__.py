@@ -2,14 +2,28 @@
 from __future__ import annotations
 
 from .base import Competition
+from .birdclef import BirdClef, BirdClef2021
+from .cornell2020 import Cornell2020
 from .rfcx import Rfcx
 
-COMPETITIONS: dict[str, type[Competition]] = {"rfcx": Rfcx}
+COMPETITIONS: dict[str, type[Competition]] = {
+    "rfcx": Rfcx,
+    "cornell2020": Cornell2020,
+    "birdclef": BirdClef,
+    "birdclef2021": BirdClef2021,
+}
 
 
-def get_competition(name: str, data_dir: str) -> Competition:
+def get_competition(name: str, data_dir: str, **options) -> Competition:
+    """`options` go to the format's constructor: `test_dir`, `threshold`."""
     try:
         cls = COMPETITIONS[name]
     except KeyError:
         raise SystemExit(f"unknown competition {name!r}; known: {sorted(COMPETITIONS)}") from None
-    return cls(data_dir)
+    return cls(data_dir, **options)
+
+
+def competition_for(cfg) -> Competition:
+    """The competition an experiment config describes."""
+    return get_competition(cfg.competition, cfg.data_dir, test_dir=cfg.test_dir,
+                           threshold=cfg.threshold)

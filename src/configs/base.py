@@ -65,7 +65,7 @@ class Config:
         "AddGaussianSNR": {"min_snr_db": 10.0, "max_snr_db": 40.0, "p": 0.5},
         "Gain": {"min_gain_db": -6.0, "max_gain_db": 6.0, "p": 0.5},
     }
-    metric: str = "lwlrap"  # validation metric that picks the best checkpoint
+    metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
     threshold: float = 0.5  # probability threshold of the F1 meter
     # --- run ------------------------------------------------------------------------
     seed: int = 42

@@ -1,0 +1,182 @@
+"""BirdCLEF (Kaggle, 2021-2025).
+
+Weak labels: each `train_metadata.csv` row is one xeno-canto/iNaturalist recording,
+`train_audio/<filename>` (filename like "acafla/xc35068.ogg"), with its `primary_label` and the
+other species heard (`secondary_labels`, a Python-list string of class codes). The hidden test
+set is `test_soundscapes/*.ogg`, scored in 5-s rows `<stem>_<end>`.
+
+- `birdclef` (2022-2025): a submission gives a probability per class (the columns of
+  `sample_submission.csv`), scored by padded cmAP;
+- `birdclef2021`: `test.csv` lists the rows (`<audio_id>_<site>_<seconds>`), audio files are
+  `<audio_id>_<site>_<date>.ogg`; a submission names the species heard per row (`birds`, or
+  `nocall`), scored by row-wise F1.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+import metrics
+
+from .base import Competition
+from .tables import (birds_submission, check_row_order, check_scores, chunk_ends, chunk_spans,
+                     empty_test_rows, fail, groups_from, parse_label_list, read_birds_solution,
+                     read_table, recordings_table, require_filled, require_known, require_unique,
+                     seconds_column, stem_id, weak_events)
+
+TRAIN_COLUMNS = ["primary_label", "secondary_labels", "filename"]
+AUDIO_FOLDERS = ("train_audio", "train_short_audio")  # 2022+, 2021
+
+
+class BirdClef(Competition):
+    metric = "padded_cmap"
+    required_files = ("train_metadata.csv",)
+
+    def __init__(self, data_dir: str | Path, **options) -> None:
+        super().__init__(data_dir, **options)
+        self.meta_csv = self.root / "train_metadata.csv"
+        self.meta = read_table(self.meta_csv, TRAIN_COLUMNS)
+        require_filled(self.meta, self.meta_csv, ["primary_label", "filename"])
+        for col in ("primary_label", "filename"):
+            self.meta[col] = self.meta[col].str.strip()
+        self.classes = self._read_classes()
+        self._recordings = self._read_recordings()
+
+    def _read_classes(self) -> list[str]:
+        """The submission's columns when sample_submission.csv says them (a species with no
+        training file still gets its column), else the primary labels."""
+        sample = self.root / "sample_submission.csv"
+        if not sample.exists():
+            return sorted(self.meta["primary_label"].unique())
+        columns = [str(c).strip() for c in pd.read_csv(sample, nrows=0).columns]
+        if "row_id" not in columns:
+            fail(sample, -1, f"no row_id column; has {columns[:5]}...")
+        classes = [c for c in columns if c != "row_id"]
+        require_known(self.meta, self.meta_csv, "primary_label", classes,
+                      f"the columns of {sample}")
+        return classes
+
+    def _audio_folder(self) -> Path:
+        for name in AUDIO_FOLDERS:
+            if (self.root / name).is_dir():
+                return self.root / name
+        raise SystemExit(f"{self.root}: missing {' or '.join(AUDIO_FOLDERS)} (is data_dir "
+                         f"pointing at the unzipped {type(self).__name__} data?)")
+
+    def _read_recordings(self) -> pd.DataFrame:
+        df, path = self.meta, self.meta_csv
+        index = {c: k for k, c in enumerate(self.classes)}
+        folder = self._audio_folder()
+        ids = [stem_id(f) for f in df["filename"]]
+        require_unique(ids, path, "recording (filename without extension)")
+        labels, secondary = [], []
+        for i, (code, text) in enumerate(zip(df["primary_label"], df["secondary_labels"])):
+            known = {index[c] for c in parse_label_list(text, path, i) if c in index}
+            labels.append([index[code]])
+            secondary.append(sorted(known - {index[code]}))
+        # 2022+ filenames carry the species folder; 2021's are bare, under <primary_label>/
+        paths = [str(folder / f) if "/" in f else str(folder / c / f)
+                 for c, f in zip(df["primary_label"], df["filename"])]
+        return recordings_table(ids, paths, groups_from(df, ids), labels, secondary)
+
+    def train_recordings(self) -> pd.DataFrame:
+        return self._recordings.copy()
+
+    def train_events(self) -> pd.DataFrame:
+        return weak_events(self._recordings)
+
+    def _soundscape_folder(self, audio_dir: str | Path | None) -> Path | None:
+        if audio_dir:
+            if not Path(audio_dir).is_dir():
+                raise SystemExit(f"--audio-dir {audio_dir}: not a folder")
+            return Path(audio_dir)
+        folder = self.test_root / "test_soundscapes"
+        return folder if folder.is_dir() else None
+
+    def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
+        """5-s rows `<stem>_<end>` over every soundscape present, sorted by file then time.
+        Rows come from the files, never from sample_submission.csv: its rows name hidden
+        soundscapes that the public download lacks."""
+        folder = self._soundscape_folder(audio_dir)
+        files = sorted(folder.glob("*.ogg"), key=lambda p: p.stem) if folder else []
+        if not files:
+            return empty_test_rows()
+        rows = []
+        for f in files:
+            info = sf.info(str(f))
+            rows += [(f"{f.stem}_{end}", f.stem, str(f), end - 5.0, float(end))
+                     for end in chunk_ends(info.frames, info.samplerate)]
+        return pd.DataFrame(rows, columns=["row_id", "audio_id", "path", "t_start", "t_end"])
+
+    def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        scores = check_scores(row_ids, scores, len(self.classes))
+        sub = pd.DataFrame(scores, columns=self.classes)
+        sub.insert(0, "row_id", list(row_ids))
+        return sub
+
+    def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        """`row_id` + a 0/1 column per class; a class without a column is absent throughout."""
+        sol = read_table(path, ["row_id"])
+        y = np.zeros((len(sol), len(self.classes)), dtype=np.float32)
+        for k, c in enumerate(self.classes):
+            if c in sol.columns:
+                y[:, k] = pd.to_numeric(sol[c], errors="coerce").fillna(0).to_numpy() > 0
+        return sol["row_id"].tolist(), y
+
+
+class BirdClef2021(BirdClef):
+    """BirdCLEF 2021: the train side as above; rows from test.csv, label-list submission."""
+
+    metric = "f1_rowwise"
+
+    def _test_table(self) -> pd.DataFrame | None:
+        path = self.test_root / "test.csv"
+        if not path.exists():
+            return None
+        df = read_table(path, ["row_id", "site", "audio_id", "seconds"])
+        require_filled(df, path, ["row_id", "site", "audio_id"])
+        require_unique(df["row_id"].tolist(), path, "row_id")
+        return df
+
+    def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
+        """test.csv's rows in its order, for those whose soundscape is present."""
+        df, folder = self._test_table(), self._soundscape_folder(audio_dir)
+        if df is None or folder is None:
+            return empty_test_rows()
+        files = sorted(folder.glob("*.ogg"), key=lambda p: p.name)
+        pairs = list(zip(df["audio_id"], df["site"]))
+        found = {pair: _match(files, *pair) for pair in set(pairs)}
+        audio = [found[pair] for pair in pairs]
+        t_start, t_end = chunk_spans(seconds_column(df, self.test_root / "test.csv"))
+        keep = np.array([f is not None for f in audio], dtype=bool)
+        return pd.DataFrame({"row_id": df["row_id"].to_numpy(object)[keep],
+                             "audio_id": [f.stem for f in audio if f is not None],
+                             "path": [str(f) for f in audio if f is not None],
+                             "t_start": t_start[keep], "t_end": t_end[keep]})
+
+    def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        df = self._test_table()
+        if df is None:
+            raise ValueError(f"{self.test_root / 'test.csv'} not found: nothing to submit")
+        wanted = set(row_ids)  # rows of absent soundscapes were never predicted
+        check_row_order(row_ids, [r for r in df["row_id"] if r in wanted],
+                        str(self.test_root / "test.csv"))
+        return birds_submission(row_ids, scores, self.classes, self.threshold)
+
+    def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        """`row_id,birds`, as train_soundscape_labels.csv."""
+        return read_birds_solution(path, self.classes)
+
+    def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        return metrics.f1_rowwise(y_true, y_score, self.threshold)
+
+
+def _match(files: list[Path], audio_id: str, site: str) -> Path | None:
+    """The soundscape `<audio_id>_<site>_<date>.ogg` of a row; by audio_id alone if the site
+    part differs."""
+    exact = [f for f in files if f.name.startswith(f"{audio_id}_{site}_")]
+    loose = [f for f in files if f.name.startswith(f"{audio_id}_")]
+    return (exact or loose or [None])[0]

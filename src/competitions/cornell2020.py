@@ -1,0 +1,128 @@
+"""Cornell Birdcall Identification (Kaggle 2020).
+
+Weak labels: each `train.csv` row is one xeno-canto mp3 in `train_audio/<ebird_code>/` with its
+species (`ebird_code`) and the other species heard in it (`secondary_labels`, written as
+"Scientific name_Common name", mapped back to codes through the table's own name columns).
+The test table `test.csv` has 5-s rows ending at `seconds` for the site_1/site_2 soundscapes and
+one clip-level row (empty `seconds`) per site_3 recording; a submission names the species heard
+in each row (`birds`, or `nocall`) and is scored by row-wise F1.
+"""
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import metrics
+
+from .base import Competition
+from .tables import (birds_submission, chunk_spans, check_row_order, empty_test_rows,
+                     groups_from, parse_label_list, read_birds_solution, read_table,
+                     recordings_table, require_filled, require_unique, seconds_column, stem_id,
+                     weak_events)
+
+TRAIN_COLUMNS = ["ebird_code", "filename", "secondary_labels"]
+TEST_COLUMNS = ["site", "row_id", "seconds", "audio_id"]
+
+
+class Cornell2020(Competition):
+    metric = "f1_rowwise"
+    required_files = ("train.csv", "train_audio")
+
+    def __init__(self, data_dir: str | Path, **options) -> None:
+        super().__init__(data_dir, **options)
+        self.train_csv = self.root / "train.csv"
+        self.train = read_table(self.train_csv, TRAIN_COLUMNS)
+        require_filled(self.train, self.train_csv, ["ebird_code", "filename"])
+        self.train["ebird_code"] = self.train["ebird_code"].str.strip()
+        self.classes = sorted(self.train["ebird_code"].unique())
+        self._recordings = self._read_recordings()
+
+    def _names(self) -> dict[str, str]:
+        """Species name (any spelling the table offers) -> ebird code, for secondary labels."""
+        df, names = self.train, {}
+        keys = [df["ebird_code"]]
+        if "primary_label" in df.columns:  # "Empidonax traillii_Willow Flycatcher"
+            keys.append(df["primary_label"])
+        if {"sci_name", "species"} <= set(df.columns):
+            keys.append(df["sci_name"].astype(str) + "_" + df["species"].astype(str))
+        for key in keys:
+            for name, code in zip(key, df["ebird_code"]):
+                if isinstance(name, str) and name.strip():
+                    names.setdefault(name.strip().casefold(), code)
+        return names
+
+    def _read_recordings(self) -> pd.DataFrame:
+        df, path = self.train, self.train_csv
+        index = {c: k for k, c in enumerate(self.classes)}
+        names = self._names()
+        ids = [stem_id(f.strip()) for f in df["filename"]]
+        require_unique(ids, path, "recording (filename stem)")
+        labels, secondary = [], []
+        for i, (code, text) in enumerate(zip(df["ebird_code"], df["secondary_labels"])):
+            known = {index[names[n.casefold()]] for n in parse_label_list(text, path, i)
+                     if n.casefold() in names}  # species outside the classes are dropped
+            labels.append([index[code]])
+            secondary.append(sorted(known - {index[code]}))
+        paths = [str(self.root / "train_audio" / c / f.strip())
+                 for c, f in zip(df["ebird_code"], df["filename"])]
+        return recordings_table(ids, paths, groups_from(df, ids), labels, secondary)
+
+    def train_recordings(self) -> pd.DataFrame:
+        return self._recordings.copy()
+
+    def train_events(self) -> pd.DataFrame:
+        return weak_events(self._recordings)
+
+    def _test_table(self) -> pd.DataFrame | None:
+        path = self.test_root / "test.csv"
+        if not path.exists():
+            return None
+        df = read_table(path, TEST_COLUMNS)
+        require_filled(df, path, ["row_id", "audio_id"])
+        require_unique(df["row_id"].tolist(), path, "row_id")
+        return df
+
+    def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
+        """test.csv's rows, in its order. No test.csv, or no test_audio folder (the public
+        download, whose test audio Kaggle kept hidden) -> no rows, so training still runs."""
+        df = self._test_table()
+        if audio_dir:
+            folder = Path(audio_dir)
+            if not folder.is_dir():
+                raise SystemExit(f"--audio-dir {folder}: not a folder")
+        else:
+            folder = self.test_root / "test_audio"
+        if df is None or not folder.is_dir():
+            return empty_test_rows()
+        t_start, t_end = chunk_spans(seconds_column(df, self.test_root / "test.csv"))
+        audio = {a: _audio_file(folder, a) for a in df["audio_id"].unique()}
+        return pd.DataFrame({"row_id": df["row_id"].to_numpy(object),
+                             "audio_id": df["audio_id"].to_numpy(object),
+                             "path": [audio[a] for a in df["audio_id"]],
+                             "t_start": t_start, "t_end": t_end})
+
+    def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        df = self._test_table()
+        if df is None:
+            raise ValueError(f"{self.test_root / 'test.csv'} not found: nothing to submit")
+        check_row_order(row_ids, df["row_id"].tolist(), str(self.test_root / "test.csv"))
+        return birds_submission(row_ids, scores, self.classes, self.threshold)
+
+    def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        return read_birds_solution(path, self.classes)
+
+    def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        return metrics.f1_rowwise(y_true, y_score, self.threshold)
+
+
+def _audio_file(folder: Path, audio_id: str) -> str:
+    """`<audio_id>.mp3` as the competition ships it, else the same name with another
+    extension (a re-encoded copy, or the demo's .wav where mp3 cannot be written)."""
+    mp3 = folder / f"{audio_id}.mp3"
+    if mp3.exists():
+        return str(mp3)
+    others = sorted(p for p in folder.glob(f"{glob.escape(audio_id)}.*") if p.stem == audio_id)
+    return str(others[0] if others else mp3)  # a missing file is reported when it is decoded
