@@ -24,7 +24,8 @@ from oof import run_dir, save_test
 
 
 def load_fold_models(cfg, n_classes: int, device: torch.device) -> list[torch.nn.Module]:
-    paths = sorted(p for p in run_dir(cfg).glob("fold*.pt") if re.fullmatch(r"fold\d+\.pt", p.name))
+    pattern = r"full\.pt" if cfg.full_fit else r"fold\d+\.pt"  # not the resume states
+    paths = sorted(p for p in run_dir(cfg).glob("*.pt") if re.fullmatch(pattern, p.name))
     if not paths:
         raise SystemExit(f"no checkpoints in {run_dir(cfg)}: run `python src/train.py {cfg.name}`")
     models = []
@@ -32,7 +33,8 @@ def load_fold_models(cfg, n_classes: int, device: torch.device) -> list[torch.nn
         model = build_model(cfg, n_classes, weights=False)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
         models.append(model.to(device))
-    print(f"{cfg.name}: {len(models)} fold model(s) from {run_dir(cfg)}")
+    print(f"{cfg.name}: {len(models)} {'full-fit' if cfg.full_fit else 'fold'} model(s) from "
+          f"{run_dir(cfg)}")
     return models
 
 

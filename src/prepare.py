@@ -10,12 +10,14 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from atomic import write_csv
-from audio import decode, save_cached
+from audio import decode, open_cached, save_cached
 from competitions import competition_for
+from competitions.tables import fail
 from configs import experiment_cli
 from datasets import cache_root, cached_path, folds_path, make_folds
 
@@ -29,6 +31,22 @@ def cache_one(job: tuple[str, str, int]) -> str | None:
     except Exception as e:  # noqa: BLE001 - reported to the user with the file name
         return f"{src}: {type(e).__name__}: {e}"
     return None
+
+
+def check_event_times(cfg, comp, recordings) -> None:
+    """Strong labels must lie inside their audio: a t_max past the end is a labelling error
+    (or the wrong file), found now rather than as silent empty crops during training."""
+    if comp.events_file is None:
+        return
+    seconds = {i: len(open_cached(cached_path(cfg, "train", i))) / cfg.sample_rate
+               for i in recordings["id"]}
+    events = comp.train_events()
+    length = events["id"].map(seconds)
+    late = np.isfinite(events["t_max"]) & (events["t_max"] > length + 0.05)
+    if late.any():
+        ev = events[late].iloc[0]
+        fail(comp.events_file, int(ev["row"]), f"t_max={ev['t_max']} is beyond the end of "
+                                               f"{ev['id']}'s audio ({seconds[ev['id']]:.2f} s)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -56,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     if errors:
         raise SystemExit(f"{len(errors)} file(s) could not be read (listed above)")
 
+    check_event_times(cfg, comp, recordings)
     path = folds_path(cfg)
     if not path.exists():
         folds = pd.DataFrame({"id": recordings["id"],

@@ -34,13 +34,15 @@ def main(argv: list[str] | None = None) -> None:
     cfg, _ = experiment_cli(__doc__, argv)
     comp = competition_for(cfg)
     oof_path = OOF_DIR / f"{cfg.name}.npy"
-    oof = Oof.load(oof_path)
     submission = Path("submissions") / f"{cfg.name}.csv"
-    parts = [cfg.name, f"cv_{oof.metric}={oof.cv:.4f}"]
+    parts = [cfg.name]
+    if not cfg.full_fit:  # a full fit has no validation fold, hence no CV
+        oof = Oof.load(oof_path)
+        parts.append(f"cv_{oof.metric}={oof.cv:.4f}")
     if cfg.solution_csv and Path(cfg.solution_csv).exists() and submission.exists():
         test = test_score(comp, submission, Path(cfg.solution_csv))
         parts.append(f"test_{comp.metric}={test:.4f}")
-    parts += [f"oof={oof_path}", f"submission={submission}"]
+    parts += [f"oof={oof_path}"] * (not cfg.full_fit) + [f"submission={submission}"]
     print(" ".join(parts))
 
 

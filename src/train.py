@@ -59,57 +59,67 @@ def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.devic
     return FoldTrainer(cfg, model, build_loss(cfg.loss, **cfg.loss_args), steps_per_epoch, device)
 
 
-def train_fold(cfg, comp, recordings, events, fold: int, device: torch.device,
+def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.device,
                max_steps: int | None = None) -> bool:
-    """Train (or resume) one fold; False when stopped early by `max_steps`."""
-    seed_everything(cfg.seed + fold)
-    train_df, valid_df = recordings[recordings.fold != fold], recordings[recordings.fold == fold]
+    """Train (or resume) one fold, or with `fold=None` one model on all recordings (the
+    `full_fit` of final submissions: no validation, the last epoch's weights are kept).
+    Returns False when stopped early by `max_steps`."""
+    tag = "full" if fold is None else f"fold{fold}"
+    seed = cfg.seed + (fold or 0)
+    seed_everything(seed)
+    valid_df = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
+    train_df = recordings.drop(valid_df.index)
     n_classes = len(comp.classes)
-    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, cfg.seed + fold,
-                                              device)
+    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device)
     valid_set = RecordingWindows(valid_df.cache_path, cfg.sample_rate, cfg.duration, cfg.infer_hop)
     y_valid = multi_hot(valid_df["labels"], n_classes)
 
     trainer = build_trainer(cfg, n_classes, len(loader), device)
-    out, state_path = run_dir(cfg), run_dir(cfg) / f"fold{fold}.last.pt"
+    out, state_path = run_dir(cfg), run_dir(cfg) / f"{tag}.last.pt"
     if trainer.load(state_path):
-        print(f"fold {fold}: resuming at epoch {trainer.epoch} step {trainer.step}")
+        print(f"{tag}: resuming at epoch {trainer.epoch} step {trainer.step}")
     steps_left, metric = max_steps, cfg.metric or comp.metric
+
+    def keep(scores: dict, preds: np.ndarray) -> None:
+        save_checkpoint(out / f"{tag}.pt", trainer.eval_model, epoch=trainer.epoch - 1,
+                        score=scores.get(metric), classes=comp.classes,
+                        config=cfg.to_dict())
+        if fold is not None:
+            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
 
     while trainer.epoch < cfg.epochs:
         epoch = trainer.epoch
         sampler.set_epoch(epoch, start=trainer.step * cfg.batch_size)
-        for batch in tqdm_bar(loader, f"fold {fold} epoch {epoch}", trainer.step):
+        for batch in tqdm_bar(loader, f"{tag} epoch {epoch}", trainer.step):
             trainer.train_step(batch)
             if steps_left is not None:
                 steps_left -= 1
             if trainer.step % cfg.checkpoint_every == 0 or steps_left == 0:
                 trainer.save(state_path)
             if steps_left == 0:
-                print(f"fold {fold}: stopped after --max-steps; run again to resume")
+                print(f"{tag}: stopped after --max-steps; run again to resume")
                 return False
         stats = trainer.end_epoch()
-        scores, preds = validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
+        last = trainer.epoch == cfg.epochs
+        scores, preds = (validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
+                         if len(valid_df) else ({}, y_valid))
         trainer.log.append({"epoch": epoch, **stats, **scores})
-        improved = scores[metric] > trainer.best
+        improved = bool(scores) and scores[metric] > trainer.best
         if improved:
             trainer.best = scores[metric]
-            if not cfg.average_last:
-                save_checkpoint(out / f"fold{fold}.pt", trainer.eval_model, epoch=epoch,
-                                score=trainer.best, classes=comp.classes, config=cfg.to_dict())
-                save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
-        print(f"fold {fold} epoch {epoch}: loss {stats['loss']:.4f} "
+        if (improved and not cfg.average_last) or (last and not scores and not cfg.average_last):
+            keep(scores, preds)
+        print(f"{tag} epoch {epoch}: loss {stats['loss']:.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
-        if cfg.average_last and trainer.epoch == cfg.epochs:  # PSLA: the mean of the last epochs
+        if last and cfg.average_last:  # PSLA: the mean of the last epochs' weights
             trainer.eval_model.load_state_dict(trainer.averaged_weights())
-            scores, preds = validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
+            scores, preds = (validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
+                             if len(valid_df) else ({}, y_valid))
             trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
-            save_checkpoint(out / f"fold{fold}.pt", trainer.eval_model, epoch=epoch,
-                            score=scores[metric], classes=comp.classes, config=cfg.to_dict())
-            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
-            print(f"fold {fold}: mean of the last {len(trainer.recent)} epochs: "
+            keep(scores, preds)
+            print(f"{tag}: mean of the last {len(trainer.recent)} epochs: "
                   + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
-        write_csv(out / f"log_fold{fold}.csv", pd.DataFrame(trainer.log))
+        write_csv(out / f"log_{tag}.csv", pd.DataFrame(trainer.log))
         trainer.save(state_path)
     return True
 
@@ -130,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     device = resolve_device(cfg.device)
     write_json(run_dir(cfg) / "config.json", cfg.to_dict())
 
+    if cfg.full_fit:
+        train_fold(cfg, comp, recordings, events, None, device, args.max_steps)
+        return
     folds = args.fold or list(cfg.train_folds if cfg.train_folds is not None
                               else range(cfg.n_folds))
     for fold in folds:

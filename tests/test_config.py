@@ -8,7 +8,7 @@ from configs import Config, load_config, parse_overrides
 def test_experiment_named_after_file_and_inherits():
     cfg = load_config("exp002")
     assert cfg.name == "exp002"
-    assert cfg.backbone == "resnet10t"  # exp002's own change
+    assert cfg.channels == ("logmel", "pcen")  # exp002's own change
     assert cfg.data_dir == load_config("exp001").data_dir  # inherited from exp001
 
 

@@ -14,14 +14,16 @@ class Competition:
 
     - train recordings: `id, path, group, labels, secondary` (sorted class indices: labels
       are present; secondary labels are "maybe present" in weak-label formats, else empty);
-    - train events: `id, cls, t_min, t_max` in seconds; a weak label is one event spanning the
-      whole file (`t_max = inf`), so one crop rule serves strong and weak labels alike;
+    - train events: `id, cls, t_min, t_max` in seconds (and `row`, the data row of
+      `events_file` it came from, for messages); a weak label is one event spanning the whole
+      file (`t_max = inf`), so one crop rule serves strong and weak labels alike;
     - test rows: `row_id, audio_id, path, t_start, t_end` (`t_end` NaN = to the end of the file),
       one per submission row, scored by the max of the framewise output inside [t_start, t_end).
     """
 
     metric = "lwlrap"
     required_files: tuple[str, ...] = ()
+    events_file: Path | None = None  # the CSV of strong labels, where there is one
 
     def __init__(self, data_dir: str | Path, test_dir: str | Path | None = None,
                  threshold: float = 0.5) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Competition
+from .tables import fail, read_table, require_filled, require_known
 
 ID = {"recording_id": str}  # ids such as "1e5..." must not become numbers
 EVENT_COLUMNS = ["recording_id", "species_id", "t_min", "t_max"]
@@ -26,23 +27,25 @@ class Rfcx(Competition):
         self.sample = pd.read_csv(self.test_root / "sample_submission.csv", dtype=ID)
         self.classes = [c for c in self.sample.columns if c != "recording_id"]
         self.tp = self._read_events("train_tp.csv")
+        self.events_file = self.root / "train_tp.csv"
 
     def _read_events(self, name: str) -> pd.DataFrame:
         path = self.root / name
-        df = pd.read_csv(path, dtype=ID)
-        missing = [c for c in EVENT_COLUMNS if c not in df.columns]
-        if missing:
-            raise SystemExit(f"{path}: missing column(s) {missing}")
-        bad = ~df["species_id"].isin(range(len(self.classes)))
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise SystemExit(f"{path} row {row + 2}: species_id {df.species_id.iloc[row]!r} "
-                             f"is not one of the {len(self.classes)} submission columns")
+        df = read_table(path, EVENT_COLUMNS)
+        require_filled(df, path, EVENT_COLUMNS)
+        for col in ("t_min", "t_max"):
+            values = pd.to_numeric(df[col], errors="coerce")
+            if values.isna().any():
+                fail(path, int(np.flatnonzero(values.isna())[0]), f"{col} is not a number")
+            df[col] = values
+        require_known(df, path, "species_id", [str(i) for i in range(len(self.classes))],
+                      "the s0.. columns of sample_submission.csv")
+        df["species_id"] = df["species_id"].astype(int)
         bad = ~(df["t_min"] < df["t_max"]) | (df["t_min"] < 0)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise SystemExit(f"{path} row {row + 2}: needs 0 <= t_min < t_max, got "
-                             f"t_min={df.t_min.iloc[row]}, t_max={df.t_max.iloc[row]}")
+            fail(path, row, f"needs 0 <= t_min < t_max, got t_min={df.t_min.iloc[row]}, "
+                            f"t_max={df.t_max.iloc[row]}")
         return df
 
     def train_recordings(self) -> pd.DataFrame:
@@ -57,7 +60,8 @@ class Rfcx(Competition):
 
     def train_events(self) -> pd.DataFrame:
         return pd.DataFrame({"id": self.tp.recording_id, "cls": self.tp.species_id,
-                             "t_min": self.tp.t_min, "t_max": self.tp.t_max})
+                             "t_min": self.tp.t_min, "t_max": self.tp.t_max,
+                             "row": np.arange(len(self.tp))})
 
     def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
         audio_dir = Path(audio_dir) if audio_dir else self.test_root / "test"

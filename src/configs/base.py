@@ -29,6 +29,7 @@ class Config:
     # --- folds ----------------------------------------------------------------------
     n_folds: int = 5
     train_folds: tuple[int, ...] | None = None  # None = all folds
+    full_fit: bool = False  # one model on all training data, no validation (final submissions)
     # --- features -------------------------------------------------------------------
     n_fft: int = 1024
     hop_length: int = 320

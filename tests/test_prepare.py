@@ -1,0 +1,51 @@
+"""prepare.py: idempotent caching, and malformed labels stopped with file, line and problem."""
+import textwrap
+
+import pandas as pd
+import pytest
+
+import prepare
+from make_demo import make_rfcx_demo
+
+
+@pytest.fixture
+def demo(tmp_path):
+    make_rfcx_demo(tmp_path / "comp", seed=3, n_species=3, n_train=6, n_test=2, duration=3.0,
+                   sr=8000)
+    config = tmp_path / "tinyprep.py"
+    config.write_text(textwrap.dedent(f"""
+        from configs.base import Config as Base
+
+        class Config(Base):
+            data_dir = {str(tmp_path / "comp")!r}
+            cache_dir = {str(tmp_path / "cache")!r}
+            sample_rate = 8000
+            n_folds = 2
+            num_workers = 1
+    """))
+    return tmp_path, str(config)
+
+
+def test_second_run_reuses_the_cache(demo, capsys):
+    root, config = demo
+    prepare.main([config])
+    first = {p: p.stat().st_mtime_ns for p in (root / "cache").rglob("*.npy")}
+    assert len(first) == 8
+    prepare.main([config])
+    assert "8 already cached" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in (root / "cache").rglob("*.npy")} == first
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda df: df.assign(t_max=df.t_max.where(df.index != 1, 99.0)), r"line 3: t_max=99.0 is beyond"),
+    (lambda df: df.assign(t_min=df.t_min.where(df.index != 2, 2.9),
+                          t_max=df.t_max.where(df.index != 2, 1.0)), r"line 4: needs 0 <= t_min < t_max"),
+    (lambda df: df.assign(species_id=df.species_id.where(df.index != 0, 7)), r"line 2: species_id '7'"),
+    (lambda df: df.drop(columns="t_min"), r"line 1: missing column"),
+])
+def test_malformed_labels_name_file_line_and_problem(demo, change, message):
+    root, config = demo
+    path = root / "comp" / "train_tp.csv"
+    change(pd.read_csv(path, dtype={"recording_id": str})).to_csv(path, index=False)
+    with pytest.raises(SystemExit, match=rf"train_tp\.csv {message}"):
+        prepare.main([config])
