@@ -44,8 +44,12 @@ def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():  # classes rarer than n_folds are expected, not an error
         warnings.simplefilter("ignore", UserWarning)
-        for fold, (_, valid) in enumerate(splitter.split(recordings, y, recordings["group"])):
-            folds[valid] = fold
+        try:
+            for fold, (_, valid) in enumerate(splitter.split(recordings, y, recordings["group"])):
+                folds[valid] = fold
+        except ValueError as e:  # e.g. fewer recordings than folds
+            raise SystemExit(f"cannot make {n_folds} folds of {len(recordings)} recordings: {e}; "
+                             "lower n_folds") from None
     return folds
 
 

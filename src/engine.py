@@ -83,7 +83,7 @@ def rows_max(timeline: np.ndarray, fps: float, t_start: np.ndarray,
     out = np.zeros((len(t_start), timeline.shape[1]), dtype=np.float32)
     for r, (a, b) in enumerate(zip(t_start, t_end)):
         lo = int(math.ceil(a * fps - 1e-6))
-        hi = len(timeline) if np.isnan(b) else int(math.ceil(b * fps - 1e-6))
+        hi = len(timeline) if np.isnan(b) else min(len(timeline), int(math.ceil(b * fps - 1e-6)))
         if hi > lo:
             out[r] = timeline[lo:hi].max(axis=0)
     return out

@@ -66,5 +66,7 @@ def test_event_at_known_time_lands_in_its_rows():
     rows = rows_max(timeline, fps, starts, starts + 2.5)
     assert rows[:, 0].tolist() == pytest.approx([0.0, 0.9, 0.0])
     assert rows[:, 1].tolist() == pytest.approx([0.2, 0.7, 0.0])
+    beyond = rows_max(timeline, fps, np.array([7.0, 10.0]), np.array([9.0, 12.0]))  # 6.5 s long
+    assert beyond.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # rows past the audio's end score 0
     whole = rows_max(timeline, fps, np.array([0.0]), np.array([np.nan]))
     assert whole[0].tolist() == pytest.approx([0.9, 0.7])

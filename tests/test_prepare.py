@@ -1,6 +1,4 @@
 """prepare.py: idempotent caching, and malformed labels stopped with file, line and problem."""
-import textwrap
-
 import pandas as pd
 import pytest
 
@@ -9,21 +7,12 @@ from make_demo import make_rfcx_demo
 
 
 @pytest.fixture
-def demo(tmp_path):
+def demo(tmp_path, write_config):
     make_rfcx_demo(tmp_path / "comp", seed=3, n_species=3, n_train=6, n_test=2, duration=3.0,
                    sr=8000)
-    config = tmp_path / "tinyprep.py"
-    config.write_text(textwrap.dedent(f"""
-        from configs.base import Config as Base
-
-        class Config(Base):
-            data_dir = {str(tmp_path / "comp")!r}
-            cache_dir = {str(tmp_path / "cache")!r}
-            sample_rate = 8000
-            n_folds = 2
-            num_workers = 1
-    """))
-    return tmp_path, str(config)
+    return tmp_path, write_config(tmp_path / "tinyprep.py", data_dir=str(tmp_path / "comp"),
+                                  cache_dir=str(tmp_path / "cache"), sample_rate=8000,
+                                  n_folds=2, num_workers=1)
 
 
 def test_second_run_reuses_the_cache(demo, capsys):

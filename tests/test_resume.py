@@ -1,7 +1,5 @@
 """A fold killed mid-epoch resumes from its last checkpoint and ends exactly like a run that
 was never interrupted: same weights, same validation metrics."""
-import textwrap
-
 import pandas as pd
 import pytest
 import torch
@@ -12,36 +10,18 @@ from make_demo import make_rfcx_demo
 
 
 @pytest.fixture(scope="module")
-def config_path(tmp_path_factory):
+def config_path(tmp_path_factory, write_config_module):
     root = tmp_path_factory.mktemp("resume")
     make_rfcx_demo(root / "tiny", seed=2, n_species=3, n_train=12, n_test=2, duration=3.0,
                    sr=8000)
-    path = root / "tinyresume.py"
-    path.write_text(textwrap.dedent(f"""
-        from configs.base import Config as Base
-
-        class Config(Base):
-            data_dir = {str(root / "tiny")!r}
-            cache_dir = {str(root / "cache")!r}
-            sample_rate = 8000
-            duration = 1.0
-            n_folds = 2
-            crops_per_file = 2
-            epochs = 2
-            batch_size = 4
-            n_fft = 256
-            hop_length = 128
-            mel_bins = 16
-            backbone = "resnet10t"
-            head_hidden = 16
-            num_workers = 0
-            checkpoint_every = 2
-            mixup = dict(alpha=0.4, on="logmel")
-            ema = 0.9
-            spec_augment = dict(time_drop_width=4, time_stripes_num=1, freq_drop_width=2,
-                                freq_stripes_num=1)
-    """))
-    prepare.main([str(path)])
+    path = write_config_module(
+        root / "tinyresume.py", data_dir=str(root / "tiny"), cache_dir=str(root / "cache"),
+        sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=2, epochs=2, batch_size=4,
+        n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t", head_hidden=16,
+        num_workers=0, checkpoint_every=2, mixup=dict(alpha=0.4, on="logmel"), ema=0.9,
+        spec_augment=dict(time_drop_width=4, time_stripes_num=1, freq_drop_width=2,
+                          freq_stripes_num=1))
+    prepare.main([path])
     return path
 
 

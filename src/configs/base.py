@@ -58,7 +58,8 @@ class Config:
     warmup_epochs: float = 1.0
     grad_clip: float | None = 5.0
     amp: str | None = "fp16"  # fp16 (CUDA only), bf16 or None; the log-mel always stays fp32
-    mixup: dict | None = None  # e.g. dict(alpha=0.5, p=1.0, on="wave"|"logmel", labels="mix"|"union")
+    mixup: dict | None = None  # e.g. dict(alpha=0.5, p=1.0, on="wave", labels="mix");
+    #                            on: wave | logmel, labels: mix | union
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
     average_last: int = 0  # average the weights of the last N epochs (PSLA); 0 = best epoch
     checkpoint_every: int = 50  # optimizer steps between resumable checkpoints
