@@ -29,7 +29,8 @@ def cached_path(cfg, split: str, audio_id: str) -> Path:
 
 
 def folds_path(cfg) -> Path:
-    return cache_root(cfg) / f"folds_k{cfg.n_folds}_seed{cfg.seed}.csv"
+    extra = "_fp" if cfg.false_positives else ""  # false-positive-only recordings join the folds
+    return cache_root(cfg) / f"folds_k{cfg.n_folds}_seed{cfg.seed}{extra}.csv"
 
 
 def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
@@ -54,7 +55,8 @@ def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
 
 
 def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train recordings with their fold and cache path, and their events."""
+    """Train recordings with their fold and cache path, and their events: the labelled calls,
+    then the known absences (`negative` = True) where the competition has them."""
     path = folds_path(cfg)
     if not path.exists():
         raise SystemExit(f"{path} not found: run `python src/prepare.py {cfg.name}` first")
@@ -65,7 +67,9 @@ def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise SystemExit(f"{path} lacks some train recordings: delete it and run prepare again")
     recordings["fold"] = recordings["fold"].astype(int)
     recordings["cache_path"] = [str(cached_path(cfg, "train", i)) for i in recordings["id"]]
-    return recordings, competition.train_events()
+    events = pd.concat([competition.train_events().assign(negative=False),
+                        competition.train_negatives().assign(negative=True)], ignore_index=True)
+    return recordings, events
 
 
 def multi_hot(labels: list[list[int]], n_classes: int) -> np.ndarray:
@@ -108,9 +112,11 @@ class SedDataset(Dataset):
                  augment=None, seed: int = 0, label_smoothing: float = 0.0,
                  secondary_label: float | None = None) -> None:
         self.paths = recordings["cache_path"].tolist()
-        by_id = {rid: g[["cls", "t_min", "t_max"]].to_numpy(np.float64)
-                 for rid, g in events.groupby("id")}
-        self.events = [by_id.get(rid, np.zeros((0, 3))) for rid in recordings["id"]]
+        if "negative" not in events:
+            events = events.assign(negative=False)
+        columns = ["cls", "t_min", "t_max", "negative"]
+        by_id = {rid: g[columns].to_numpy(np.float64) for rid, g in events.groupby("id")}
+        self.events = [by_id.get(rid, np.zeros((0, 4))) for rid in recordings["id"]]
         secondary = recordings["secondary"] if "secondary" in recordings else [[]] * len(self.paths)
         self.secondary = [np.asarray(s, dtype=int) for s in secondary]
         self.n_classes = n_classes
@@ -132,7 +138,7 @@ class SedDataset(Dataset):
         ints = open_cached(self.paths[rec])
         events = self.events[rec]
         if len(events):
-            _, t0, t1 = events[rng.integers(len(events))]
+            _, t0, t1, _ = events[rng.integers(len(events))]  # a call or a known absence
             start = choose_crop(len(ints), self.crop, int(t0 * self.sr),
                                 int(min(t1, len(ints) / self.sr) * self.sr), rng)
         else:
@@ -158,9 +164,9 @@ class SedDataset(Dataset):
         frame_target = np.zeros((len(frame_times), self.n_classes), dtype=np.float32)
         if len(events):
             overlap = np.minimum(events[:, 2], t_end) - np.maximum(events[:, 1], t_start)
-            present = events[overlap > self.min_overlap]
+            present = events[(overlap > self.min_overlap) & (events[:, 3] == 0)]
             target[present[:, 0].astype(int)] = 1.0
-            for cls, t0, t1 in present:
+            for cls, t0, t1, _ in present:
                 frame_target[(frame_times >= t0) & (frame_times <= t1), int(cls)] = 1.0
         maybe = self.secondary[rec][target[self.secondary[rec]] == 0]
         if self.secondary_label is None:

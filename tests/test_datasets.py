@@ -152,3 +152,36 @@ def test_sampler_resumes_and_shards():
     assert list(sampler) == full[7:]
     shards = [list(EpochSampler(10, 2, seed=3, num_replicas=2, rank=r)) for r in (0, 1)]
     assert sorted(shards[0] + shards[1]) == sorted(list(EpochSampler(10, 2, seed=3)))
+
+
+def test_known_absences_are_cropped_around_but_never_labelled(cached):
+    recordings, events = cached
+    negatives = pd.DataFrame({"id": ["a"], "cls": [2], "t_min": [5.0], "t_max": [5.5],
+                              "negative": [True]})
+    ds = SedDataset(recordings.iloc[:1], pd.concat([events.assign(negative=False), negatives]),
+                    3, SR, duration=2.0, hop_length=100)
+    near_absence = 0
+    for draw in range(150):
+        item = ds[0, draw]
+        start = round(float(item["wave"][0]) * SR * 10 + 5 * SR) / SR
+        assert item["target"][2] == 0  # the absent species is never a positive
+        near_absence += start <= 5.0 and start + 2.0 >= 5.5
+    assert near_absence > 20  # about a third of the crops hold the absence span
+
+
+def test_rfcx_false_positives_add_negatives_and_fp_only_recordings(tmp_path):
+    from competitions import get_competition
+    from make_demo import make_rfcx_demo
+
+    root = make_rfcx_demo(tmp_path / "comp", seed=5, n_species=3, n_train=6, n_test=1,
+                          duration=3.0, sr=8000)
+    fp = pd.read_csv(root / "train_fp.csv", dtype={"recording_id": str})
+    extra = pd.DataFrame([{"recording_id": "fponly001", "species_id": 1, "songtype_id": 1,
+                           "t_min": 0.5, "f_min": 1000.0, "t_max": 1.0, "f_max": 2000.0}])
+    pd.concat([fp, extra]).to_csv(root / "train_fp.csv", index=False)
+    plain = get_competition("rfcx", root)
+    with_fp = get_competition("rfcx", root, false_positives=True)
+    assert plain.train_negatives().empty and "fponly001" not in set(plain.train_recordings().id)
+    assert len(with_fp.train_negatives()) == len(fp) + 1
+    recs = with_fp.train_recordings().set_index("id")
+    assert recs.loc["fponly001", "labels"] == [] and len(recs) == len(plain.train_recordings()) + 1

@@ -15,7 +15,7 @@ COMPETITIONS: dict[str, type[Competition]] = {
 
 
 def get_competition(name: str, data_dir: str, **options) -> Competition:
-    """`options` go to the format's constructor: `test_dir`, `threshold`."""
+    """`options` go to the format's constructor: `test_dir`, `threshold`, `false_positives`."""
     try:
         cls = COMPETITIONS[name]
     except KeyError:
@@ -26,4 +26,4 @@ def get_competition(name: str, data_dir: str, **options) -> Competition:
 def competition_for(cfg) -> Competition:
     """The competition an experiment config describes."""
     return get_competition(cfg.competition, cfg.data_dir, test_dir=cfg.test_dir,
-                           threshold=cfg.threshold)
+                           threshold=cfg.threshold, false_positives=cfg.false_positives)

@@ -26,8 +26,9 @@ class Competition:
     events_file: Path | None = None  # the CSV of strong labels, where there is one
 
     def __init__(self, data_dir: str | Path, test_dir: str | Path | None = None,
-                 threshold: float = 0.5) -> None:
+                 threshold: float = 0.5, false_positives: bool = False) -> None:
         self.root = Path(data_dir)
+        self.false_positives = false_positives  # use labelled absences where a format has them
         self.test_root = Path(test_dir) if test_dir else self.root  # test table + audio
         self.threshold = threshold  # for formats whose submission lists predicted labels
         missing = [f for f in self.required_files if not (self.root / f).exists()]
@@ -42,6 +43,12 @@ class Competition:
 
     def train_events(self) -> pd.DataFrame:
         raise NotImplementedError
+
+    def train_negatives(self) -> pd.DataFrame:
+        """Spans known to hold *no* call of `cls` (`id, cls, t_min, t_max`), e.g. RFCX's
+        template-matching false positives: crops are also drawn around them, with that class
+        a hard negative. Empty where a format has none or `false_positives` is off."""
+        return pd.DataFrame(columns=["id", "cls", "t_min", "t_max"])
 
     def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
         raise NotImplementedError

@@ -28,6 +28,8 @@ class Rfcx(Competition):
         self.classes = [c for c in self.sample.columns if c != "recording_id"]
         self.tp = self._read_events("train_tp.csv")
         self.events_file = self.root / "train_tp.csv"
+        use_fp = self.false_positives and (self.root / "train_fp.csv").exists()
+        self.fp = self._read_events("train_fp.csv") if use_fp else self.tp[:0]
 
     def _read_events(self, name: str) -> pd.DataFrame:
         path = self.root / name
@@ -49,7 +51,12 @@ class Rfcx(Competition):
         return df
 
     def train_recordings(self) -> pd.DataFrame:
+        """Recordings of train_tp.csv, plus with `false_positives` those that only
+        train_fp.csv lists (clips with no labelled call: negatives for every class)."""
         labels = self.tp.groupby("recording_id")["species_id"].agg(lambda s: sorted(set(s)))
+        only_fp = sorted(set(self.fp["recording_id"]) - set(labels.index))
+        labels = pd.concat([labels, pd.Series([[] for _ in only_fp], index=only_fp,
+                                              dtype=object)])
         return pd.DataFrame({
             "id": labels.index,
             "path": [str(self.root / "train" / f"{rid}.flac") for rid in labels.index],
@@ -62,6 +69,10 @@ class Rfcx(Competition):
         return pd.DataFrame({"id": self.tp.recording_id, "cls": self.tp.species_id,
                              "t_min": self.tp.t_min, "t_max": self.tp.t_max,
                              "row": np.arange(len(self.tp))})
+
+    def train_negatives(self) -> pd.DataFrame:
+        return pd.DataFrame({"id": self.fp.recording_id, "cls": self.fp.species_id,
+                             "t_min": self.fp.t_min, "t_max": self.fp.t_max})
 
     def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
         audio_dir = Path(audio_dir) if audio_dir else self.test_root / "test"

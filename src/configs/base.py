@@ -23,6 +23,7 @@ class Config:
     infer_hop: float | None = None  # seconds between inference windows; None = duration
     crops_per_file: int = 1  # training crops drawn from each recording per epoch
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
+    false_positives: bool = False  # RFCX train_fp.csv: crops around them, as hard negatives
     balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
     label_smoothing: float = 0.0
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
