@@ -34,7 +34,8 @@ def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.nda
     for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
         preds[i] = timeline.max(axis=0)
     scores = score_all(y_valid, preds, cfg.threshold)
-    scores[comp.metric] = comp.score(y_valid, preds)
+    if comp.metric not in scores:  # e.g. padded cmAP; LWLRAP is already there
+        scores[comp.metric] = comp.score(y_valid, preds)
     return scores, preds
 
 
@@ -80,6 +81,11 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
         print(f"{tag}: resuming at epoch {trainer.epoch} step {trainer.step}")
     steps_left, metric = max_steps, cfg.metric or comp.metric
 
+    def evaluate() -> tuple[dict, np.ndarray]:  # a full fit has nothing to validate on
+        if not len(valid_df):
+            return {}, y_valid
+        return validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
+
     def keep(scores: dict, preds: np.ndarray) -> None:
         save_checkpoint(out / f"{tag}.pt", trainer.eval_model, epoch=trainer.epoch - 1,
                         score=scores.get(metric), classes=comp.classes,
@@ -101,20 +107,18 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
                 return False
         stats = trainer.end_epoch()
         last = trainer.epoch == cfg.epochs
-        scores, preds = (validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
-                         if len(valid_df) else ({}, y_valid))
+        scores, preds = evaluate()
         trainer.log.append({"epoch": epoch, **stats, **scores})
         improved = bool(scores) and scores[metric] > trainer.best
         if improved:
             trainer.best = scores[metric]
-        if (improved and not cfg.average_last) or (last and not scores and not cfg.average_last):
+        if not cfg.average_last and (improved or (last and not scores)):
             keep(scores, preds)
         print(f"{tag} epoch {epoch}: loss {stats['loss']:.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
         if last and cfg.average_last:  # PSLA: the mean of the last epochs' weights
             trainer.eval_model.load_state_dict(trainer.averaged_weights())
-            scores, preds = (validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
-                             if len(valid_df) else ({}, y_valid))
+            scores, preds = evaluate()
             trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
             keep(scores, preds)
             print(f"{tag}: mean of the last {len(trainer.recent)} epochs: "

@@ -8,6 +8,8 @@ import pandas as pd
 
 import metrics
 
+from .tables import weak_events
+
 
 class Competition:
     """One Kaggle format. Tables, not files, cross this boundary:
@@ -62,3 +64,16 @@ class Competition:
 
     def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
         return metrics.METRICS[self.metric](y_true, y_score)
+
+
+class WeakLabelCompetition(Competition):
+    """Formats whose train labels are per recording (Cornell, BirdCLEF): subclasses read
+    `self._recordings` once; every label becomes an event spanning its whole file."""
+
+    _recordings: pd.DataFrame
+
+    def train_recordings(self) -> pd.DataFrame:
+        return self._recordings.copy()
+
+    def train_events(self) -> pd.DataFrame:
+        return weak_events(self._recordings)

@@ -21,17 +21,17 @@ import soundfile as sf
 
 import metrics
 
-from .base import Competition
+from .base import WeakLabelCompetition
 from .tables import (birds_submission, check_row_order, check_scores, chunk_ends, chunk_spans,
                      empty_test_rows, fail, groups_from, parse_label_list, read_birds_solution,
                      read_table, recordings_table, require_filled, require_known, require_unique,
-                     seconds_column, stem_id, weak_events)
+                     seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["primary_label", "secondary_labels", "filename"]
 AUDIO_FOLDERS = ("train_audio", "train_short_audio")  # 2022+, 2021
 
 
-class BirdClef(Competition):
+class BirdClef(WeakLabelCompetition):
     metric = "padded_cmap"
     required_files = ("train_metadata.csv",)
 
@@ -81,12 +81,6 @@ class BirdClef(Competition):
         paths = [str(folder / f) if "/" in f else str(folder / c / f)
                  for c, f in zip(df["primary_label"], df["filename"])]
         return recordings_table(ids, paths, groups_from(df, ids), labels, secondary)
-
-    def train_recordings(self) -> pd.DataFrame:
-        return self._recordings.copy()
-
-    def train_events(self) -> pd.DataFrame:
-        return weak_events(self._recordings)
 
     def _soundscape_folder(self, audio_dir: str | Path | None) -> Path | None:
         if audio_dir:

@@ -17,17 +17,16 @@ import pandas as pd
 
 import metrics
 
-from .base import Competition
+from .base import WeakLabelCompetition
 from .tables import (birds_submission, chunk_spans, check_row_order, empty_test_rows,
                      groups_from, parse_label_list, read_birds_solution, read_table,
-                     recordings_table, require_filled, require_unique, seconds_column, stem_id,
-                     weak_events)
+                     recordings_table, require_filled, require_unique, seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["ebird_code", "filename", "secondary_labels"]
 TEST_COLUMNS = ["site", "row_id", "seconds", "audio_id"]
 
 
-class Cornell2020(Competition):
+class Cornell2020(WeakLabelCompetition):
     metric = "f1_rowwise"
     required_files = ("train.csv", "train_audio")
 
@@ -69,12 +68,6 @@ class Cornell2020(Competition):
         paths = [str(self.root / "train_audio" / c / f.strip())
                  for c, f in zip(df["ebird_code"], df["filename"])]
         return recordings_table(ids, paths, groups_from(df, ids), labels, secondary)
-
-    def train_recordings(self) -> pd.DataFrame:
-        return self._recordings.copy()
-
-    def train_events(self) -> pd.DataFrame:
-        return weak_events(self._recordings)
 
     def _test_table(self) -> pd.DataFrame | None:
         path = self.test_root / "test.csv"
