@@ -137,8 +137,8 @@ def create_backbone(name: str, in_chans: int, pretrained: bool = False,
 
 def mix(x: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     """Mixup of a batch with its permutation, one weight per example."""
-    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x.dtype)
-    return lam * x + (1 - lam) * x[perm]
+    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x)
+    return lam * x + (1 - lam) * x[perm.to(x.device)]
 
 
 class SedModel(nn.Module):

@@ -14,6 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from atomic import atomic_path
+from augment import build_batch_augment
 from engine import autocast
 from metrics import MetricMeter
 from models import mix
@@ -61,6 +62,7 @@ class Mixup:
         perm = torch.randperm(n)
         lam = self.beta.sample((n,))
         lam = torch.where(torch.rand(n) < self.p, lam, torch.ones(n))
+        perm, lam = perm.to(batch["wave"].device), lam.to(batch["wave"].device)
         out = dict(batch)
         for key in ("target", "frame_target"):
             if self.labels == "mix":
@@ -90,6 +92,7 @@ class FoldTrainer:
         self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema),
                                   use_buffers=True) if cfg.ema else None)
         self.mixup = Mixup(**cfg.mixup) if cfg.mixup else None
+        self.batch_augment = build_batch_augment(cfg.batch_augment)
         self.epoch, self.step = 0, 0
         self.best, self.log = -np.inf, []
         self.recent: list[dict] = []  # weights at the end of the last `average_last` epochs
@@ -101,12 +104,12 @@ class FoldTrainer:
 
     def train_step(self, batch: dict) -> None:
         self.model.train()
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.batch_augment is not None:
+            batch["wave"] = self.batch_augment(batch["wave"])
         extra = {}
         if self.mixup is not None:
             batch, extra = self.mixup(batch)
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        if "mixup" in extra:
-            extra["mixup"] = tuple(t.to(self.device) for t in extra["mixup"])
         with autocast(self.device, self.cfg.amp):
             output = self.model(batch["wave"], **extra)
         loss = self.criterion(output, batch)
@@ -157,7 +160,8 @@ class FoldTrainer:
                 "ema": self.ema.state_dict() if self.ema is not None else None,
                 "epoch": self.epoch, "step": self.step, "best": self.best, "log": self.log,
                 "recent": self.recent, "running": self.running,
-                "rng": torch.get_rng_state(), "config": self.cfg.to_dict()}
+                "rng": torch.get_rng_state(), "config": self.cfg.to_dict(),
+                "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None}
 
     def save(self, path: Path) -> None:
         with atomic_path(path) as tmp:
@@ -181,4 +185,6 @@ class FoldTrainer:
         self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
         self.log, self.recent, self.running = state["log"], state["recent"], state["running"]
         torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng") is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
         return True

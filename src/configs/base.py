@@ -64,10 +64,10 @@ class Config:
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
     average_last: int = 0  # average the weights of the last N epochs (PSLA); 0 = best epoch
     checkpoint_every: int = 50  # optimizer steps between resumable checkpoints
-    augment: dict = {  # audiomentations transform name -> keyword arguments (p included)
-        "AddGaussianSNR": {"min_snr_db": 10.0, "max_snr_db": 40.0, "p": 0.5},
-        "Gain": {"min_gain_db": -6.0, "max_gain_db": 6.0, "p": 0.5},
-    }
+    augment: dict = {}  # per clip in the loader workers: audiomentations transform name ->
+    #                     keyword arguments (p included), e.g. {"PitchShift": {"p": 0.3}}
+    batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
+                                      noise_p=0.5)  # gain + SNR noise per clip, on the device
     metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
     threshold: float = 0.5  # probability threshold of the F1 meter
     # --- run ------------------------------------------------------------------------
