@@ -2,6 +2,7 @@
 
     python src/bench.py io EXP      # cost of reading one training crop, by storage format
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
+    python src/bench.py cv EXP ...  # CV (top-1, LWLRAP, window AUC) and CPU-minutes per fold
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ import numpy as np
 import soundfile as sf
 
 from audio import decode, open_cached, to_float
-from configs import experiment_cli
-from datasets import cached_path
+from configs import experiment_cli, load_config
+from datasets import cache_root, cached_path
 from competitions import competition_for
 
 
@@ -109,13 +110,60 @@ def bench_train(cfg, steps: int = 30) -> None:
           f"ratio={end_to_end / model_only:.2f}")
 
 
+CV_METRICS = ("top1", "lwlrap", "window_auc")
+
+
+def bench_cv(experiments: list[str]) -> None:
+    """Train each experiment from scratch in a scratch folder (the user's models/ and oof/ are
+    left alone; input/ is shared, so the audio cache is reused) and print, side by side, the
+    validation scores of each fold's kept epoch, averaged over folds with their spread, and the
+    CPU-minutes (all processes, loader workers included) and wall minutes per fold."""
+    import json
+    import resource
+    import subprocess
+
+    src, rows = Path(__file__).resolve().parent, []
+    for name in experiments:
+        subprocess.run([sys.executable, str(src / "prepare.py"), name], check=True)
+        cfg = load_config(name)
+        paths = {"cache_dir": cache_root(cfg)}  # relative paths, resolved from here
+        paths.update({k: getattr(cfg, k) for k in ("data_dir", "test_dir", "solution_csv",
+                                                    "pretrained_path") if getattr(cfg, k)})
+        overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
+        with tempfile.TemporaryDirectory() as tmp:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(src / "train.py"), name,
+                            *[a for o in overrides for a in ("-o", o)]], cwd=tmp, check=True)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            folds = sorted((Path(tmp) / "models" / name).glob("scores_fold*.json"))
+            scores = [json.loads(f.read_text()) for f in folds]
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        row = {"experiment": name, "folds": len(scores),
+               "cpu_min_per_fold": cpu / 60 / max(1, len(scores)),
+               "wall_min_per_fold": wall / 60 / max(1, len(scores))}
+        for key in CV_METRICS:
+            values = np.array([s.get(key, np.nan) for s in scores], dtype=float)
+            row[key] = f"{np.nanmean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})"
+        rows.append(row)
+        print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in row.items()), flush=True)
+    import pandas as pd
+    print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
+
+
 BENCHES = {"io": bench_io, "train": bench_train}
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "cv":
+        if len(argv) < 2:
+            raise SystemExit("usage: python src/bench.py cv EXP [EXP ...]")
+        return bench_cv(argv[1:])
     if not argv or argv[0] not in BENCHES:
-        raise SystemExit(f"usage: python src/bench.py {{{','.join(BENCHES)}}} EXP")
+        raise SystemExit(f"usage: python src/bench.py {{{','.join([*BENCHES, 'cv'])}}} EXP")
     cfg, _ = experiment_cli(__doc__, argv[1:])
     BENCHES[argv[0]](cfg)
 

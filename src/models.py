@@ -24,10 +24,13 @@ class Features(nn.Module):
     - `logmel`: 10 log10 of mel power (dB);
     - `pcen`: per-channel energy normalisation, which evens out background level and gain
       (Wang et al. 2017; smoother s = 0.025, alpha 0.98, delta 2, r 0.5);
-    - `power`: mel power compressed by a 0.3 power, a different contrast than dB.
+    - `power`: mel power compressed by a 0.3 power, a different contrast than dB;
+    - `denoised`: log-mel minus each mel bin's median over the clip. The recording's steady
+      background (recorder, wind, distant traffic) goes, so with one or two recordings per
+      species the model cannot learn a species from its recording's noise.
     """
 
-    KINDS = ("logmel", "pcen", "power")
+    KINDS = ("logmel", "pcen", "power", "denoised")
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, mel_bins: int,
                  fmin: float, fmax: float | None, channels: tuple[str, ...] = ("logmel",)) -> None:
@@ -54,8 +57,9 @@ class Features(nn.Module):
             power = self.mel(self.spectrogram(wave.float()))  # (B, 1, T, M)
             out = []
             for kind in self.channels:
-                if kind == "logmel":
-                    out.append(10 * torch.log10(power.clamp_min(1e-10)))
+                if kind in ("logmel", "denoised"):
+                    db = 10 * torch.log10(power.clamp_min(1e-10))
+                    out.append(db if kind == "logmel" else db - median_over_time(db))
                 elif kind == "power":
                     out.append(power.clamp_min(0) ** 0.3)
                 else:
@@ -69,6 +73,11 @@ class Features(nn.Module):
         smooth = F.conv1d(F.pad(e, (k - 1, 0), mode="replicate"), self.pcen_kernel)
         p = (e / (1e-6 + smooth) ** 0.98 + 2) ** 0.5 - 2**0.5
         return p.reshape(b, m, 1, t).permute(0, 2, 3, 1)
+
+
+def median_over_time(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, M) -> (B, C, 1, M) lower median per bin, through a sort (exports to ONNX)."""
+    return x.sort(dim=2).values[:, :, (x.shape[2] - 1) // 2:(x.shape[2] + 1) // 2]
 
 
 POOLINGS = ("attention", "max", "mean", "linear_softmax")

@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     path = folds_path(cfg)
     if not path.exists():
         folds = pd.DataFrame({"id": recordings["id"],
-                              "fold": make_folds(recordings, cfg.n_folds, cfg.seed)})
+                              "fold": make_folds(recordings, cfg.n_folds, cfg.seed,
+                                                         cfg.fold_scheme)})
         write_csv(path, folds)
     print(f"folds: {path}")
 

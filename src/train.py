@@ -19,21 +19,29 @@ from competitions import competition_for
 from configs import experiment_cli
 from datasets import (EpochSampler, RecordingWindows, SedDataset, class_balanced_weights,
                       load_train_table, multi_hot)
-from engine import predict_timelines, resolve_device, save_checkpoint, seed_everything
+from engine import (predict_timelines, resolve_device, rows_max, save_checkpoint,
+                    seed_everything)
 from losses import build_loss
-from metrics import score_all
+from metrics import macro_auc, score_all
 from models import build_model
 from oof import merge_folds, run_dir, save_fold_part
 from training import FoldTrainer
 
 
 def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
-    """Whole validation recordings, framewise max over sliding windows; the LWLRAP, F1 and mAP
-    meters and the competition's own metric."""
+    """Whole validation recordings, framewise max over sliding windows: the LWLRAP, F1, mAP and
+    top-1 meters per recording, the competition's own metric, and `window_auc`, the macro AUC
+    over 5-s windows labelled with their recording's labels (BirdCLEF's rows)."""
     preds = np.zeros_like(y_valid)
+    fps = cfg.sample_rate / cfg.hop_length
+    windows, window_truth = [], []
     for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
         preds[i] = timeline.max(axis=0)
+        starts = np.arange(0.0, len(timeline) / fps, 5.0)
+        windows.append(rows_max(timeline, fps, starts, starts + 5.0))
+        window_truth.append(np.repeat(y_valid[i:i + 1], len(starts), axis=0))
     scores = score_all(y_valid, preds, cfg.threshold)
+    scores["window_auc"] = macro_auc(np.concatenate(window_truth), np.concatenate(windows))
     if comp.metric not in scores:  # e.g. padded cmAP; LWLRAP is already there
         scores[comp.metric] = comp.score(y_valid, preds)
     return scores, preds
@@ -43,7 +51,7 @@ def train_loader(cfg, n_classes: int, train_df, events, seed: int,
                  device: torch.device) -> tuple[SedDataset, EpochSampler, DataLoader]:
     dataset = SedDataset(train_df, events, n_classes, cfg.sample_rate, cfg.duration,
                          cfg.hop_length, cfg.min_event_overlap, build_wave_augment(cfg.augment),
-                         seed, cfg.label_smoothing, cfg.secondary_label)
+                         seed, cfg.label_smoothing, cfg.secondary_label, cfg.crop_pick)
     weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
     sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, drop_last=True,
@@ -92,6 +100,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
                         config=cfg.to_dict())
         if fold is not None:
             save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
+            write_json(out / f"scores_{tag}.json", {"epoch": trainer.epoch - 1, **scores})
 
     while trainer.epoch < cfg.epochs:
         epoch = trainer.epoch

@@ -22,6 +22,7 @@ class Config:
     duration: float = 10.0  # seconds per training crop (and per inference window)
     infer_hop: float | None = None  # seconds between inference windows; None = duration
     crops_per_file: int = 1  # training crops drawn from each recording per epoch
+    crop_pick: int = 1  # draw k candidate crops, keep the loudest (finds calls in weak labels)
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
     false_positives: bool = False  # RFCX train_fp.csv: crops around them, as hard negatives
     balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
@@ -29,6 +30,7 @@ class Config:
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
     # --- folds ----------------------------------------------------------------------
     n_folds: int = 5
+    fold_scheme: str = "stratified"  # or species: a validated species keeps a training recording
     train_folds: tuple[int, ...] | None = None  # None = all folds
     full_fit: bool = False  # one model on all training data, no validation (final submissions)
     # --- features -------------------------------------------------------------------
