@@ -141,7 +141,10 @@ class SedDataset(Dataset):
     - `frame_target`: (frames, classes), 1 where an event covers the frame (strong labels).
 
     With `crop_pick` k > 1, k candidate crops are drawn and the loudest (high-passed energy)
-    kept: in a long weakly labelled recording, a crop that likely holds a call.
+    kept: in a long weakly labelled recording, a crop that likely holds a call. `teacher` gives
+    per recording a pretrained model's window starts and per-window class probabilities: each
+    item then carries `teacher`, its soft labels for the crop, and with `pick_by="teacher"`
+    the candidate where the teacher hears the recording's labels best is kept.
 
     An item is `(recording, draw)`, as EpochSampler yields them, with a draw number unique over
     the run: the crop's randomness comes from (seed, draw), never from the worker process, so a
@@ -152,7 +155,9 @@ class SedDataset(Dataset):
     def __init__(self, recordings: pd.DataFrame, events: pd.DataFrame, n_classes: int,
                  sample_rate: int, duration: float, hop_length: int, min_overlap: float = 0.0,
                  augment=None, seed: int = 0, label_smoothing: float = 0.0,
-                 secondary_label: float | None = None, crop_pick: int = 1) -> None:
+                 secondary_label: float | None = None, crop_pick: int = 1,
+                 teacher: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                 window: float = 3.0, pick_by: str = "energy") -> None:
         self.paths = recordings["cache_path"].tolist()
         if "negative" not in events:
             events = events.assign(negative=False)
@@ -171,6 +176,11 @@ class SedDataset(Dataset):
         self.label_smoothing = label_smoothing
         self.secondary_label = secondary_label
         self.crop_pick = crop_pick
+        self.teacher, self.window = teacher, window
+        if pick_by not in ("energy", "teacher") or (pick_by == "teacher" and teacher is None):
+            raise SystemExit(f"crop_pick_by {pick_by!r}: energy, or teacher (with its labels)")
+        self.pick_by = pick_by
+        self.labels = [np.asarray(x, dtype=int) for x in recordings["labels"]]
         self.envelope_hop = max(1, sample_rate // 10)
         self._envelopes: dict[int, np.ndarray] = {}
 
@@ -188,7 +198,13 @@ class SedDataset(Dataset):
         else:
             span = 0, len(ints)
         starts = [choose_crop(len(ints), self.crop, *span, rng) for _ in range(self.crop_pick)]
-        start = starts[0] if len(starts) == 1 else self.loudest(rec, ints, starts)
+        if len(starts) == 1:
+            start = starts[0]
+        elif self.pick_by == "teacher":  # where the teacher hears the recording's species
+            start = starts[int(np.argmax([self.teacher_view(rec, a / self.sr)[self.labels[rec]]
+                                          .max(initial=0.0) for a in starts]))]
+        else:
+            start = self.loudest(rec, ints, starts)
         wave = np.zeros(self.crop, dtype=np.float32)
         piece = to_float(ints[start:start + self.crop])
         wave[:len(piece)] = piece
@@ -199,8 +215,25 @@ class SedDataset(Dataset):
             np.random.seed(item_seed)
             wave = self.augment(wave, self.sr)
         target, weight, frame_target = self.targets(rec, start / self.sr)
-        return {"wave": torch.from_numpy(wave), "target": torch.from_numpy(target),
+        item = {"wave": torch.from_numpy(wave), "target": torch.from_numpy(target),
                 "weight": torch.from_numpy(weight), "frame_target": torch.from_numpy(frame_target)}
+        if self.teacher is not None:
+            item["teacher"] = torch.from_numpy(self.teacher_view(rec, start / self.sr))
+        return item
+
+    def teacher_view(self, rec: int, t_start: float) -> np.ndarray:
+        """The teacher's soft labels for the crop at `t_start`: the max over its windows that
+        lie inside the crop (to within half a hop), else over the window nearest its centre."""
+        starts, probs = self.teacher[rec]
+        if not len(starts):
+            return np.zeros(self.n_classes, dtype=np.float32)
+        duration = self.crop / self.sr
+        slack = (starts[1] - starts[0]) / 2 if len(starts) > 1 else 0.0
+        inside = (starts >= t_start - slack) & (starts + self.window <= t_start + duration + slack)
+        if not inside.any():
+            centre = t_start + duration / 2
+            inside = np.arange(len(starts)) == np.argmin(np.abs(starts + self.window / 2 - centre))
+        return probs[inside].max(axis=0).astype(np.float32)
 
     def loudest(self, rec: int, ints: np.ndarray, starts: list[int]) -> int:
         """The candidate crop with the most high-passed energy: in a weakly labelled recording

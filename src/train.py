@@ -21,7 +21,7 @@ from datasets import (EpochSampler, RecordingWindows, SedDataset, class_balanced
                       load_train_table, multi_hot)
 from engine import (predict_timelines, resolve_device, rows_max, save_checkpoint,
                     seed_everything)
-from losses import build_loss
+from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
 from oof import merge_folds, run_dir, save_fold_part
@@ -29,13 +29,20 @@ from training import FoldTrainer
 
 
 def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
-    """Whole validation recordings, framewise max over sliding windows: the LWLRAP, F1, mAP and
-    top-1 meters per recording, the competition's own metric, and `window_auc`, the macro AUC
-    over 5-s windows labelled with their recording's labels (BirdCLEF's rows)."""
+    """Whole validation recordings through the model in sliding windows, then scored."""
+    timelines = ((i, t) for i, (t,) in predict_timelines([model], valid_set, cfg, device, "valid"))
+    return score_timelines(cfg, comp, y_valid, timelines, cfg.sample_rate / cfg.hop_length)
+
+
+def score_timelines(cfg, comp, y_valid: np.ndarray, timelines, fps: float) -> tuple[dict,
+                                                                                   np.ndarray]:
+    """Recording scores = max over each (recording index, (frames, classes) timeline): the
+    LWLRAP, F1, mAP and top-1 meters per recording, the competition's own metric, and
+    `window_auc`, the macro AUC over 5-s windows labelled with their recording's labels
+    (BirdCLEF's rows)."""
     preds = np.zeros_like(y_valid)
-    fps = cfg.sample_rate / cfg.hop_length
     windows, window_truth = [], []
-    for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
+    for i, timeline in timelines:
         preds[i] = timeline.max(axis=0)
         starts = np.arange(0.0, len(timeline) / fps, 5.0)
         windows.append(rows_max(timeline, fps, starts, starts + 5.0))
@@ -47,11 +54,12 @@ def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.nda
     return scores, preds
 
 
-def train_loader(cfg, n_classes: int, train_df, events, seed: int,
-                 device: torch.device) -> tuple[SedDataset, EpochSampler, DataLoader]:
+def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch.device,
+                 teacher_labels=None) -> tuple[SedDataset, EpochSampler, DataLoader]:
     dataset = SedDataset(train_df, events, n_classes, cfg.sample_rate, cfg.duration,
                          cfg.hop_length, cfg.min_event_overlap, build_wave_augment(cfg.augment),
-                         seed, cfg.label_smoothing, cfg.secondary_label, cfg.crop_pick)
+                         seed, cfg.label_smoothing, cfg.secondary_label, cfg.crop_pick,
+                         teacher_labels, pick_by=cfg.crop_pick_by)
     weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
     sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, drop_last=True,
@@ -65,7 +73,10 @@ def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.devic
     model = build_model(cfg, n_classes).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    return FoldTrainer(cfg, model, build_loss(cfg.loss, **cfg.loss_args), steps_per_epoch, device)
+    loss = build_loss(cfg.loss, **cfg.loss_args)
+    if cfg.distill_weight:
+        loss = Distill(loss, cfg.distill_weight)
+    return FoldTrainer(cfg, model, loss, steps_per_epoch, device)
 
 
 def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.device,
@@ -79,7 +90,13 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     valid_df = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
     train_df = recordings.drop(valid_df.index)
     n_classes = len(comp.classes)
-    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device)
+    teacher_labels = None
+    if cfg.distill_weight or cfg.crop_pick_by == "teacher":
+        import teacher
+
+        teacher_labels = teacher.soft_labels(cfg, comp, train_df["id"].tolist())
+    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device,
+                                      teacher_labels)
     valid_set = RecordingWindows(valid_df.cache_path, cfg.sample_rate, cfg.duration, cfg.infer_hop)
     y_valid = multi_hot(valid_df["labels"], n_classes)
 
@@ -158,9 +175,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     folds = args.fold or list(cfg.train_folds if cfg.train_folds is not None
                               else range(cfg.n_folds))
-    for fold in folds:
-        if not train_fold(cfg, comp, recordings, events, fold, device, args.max_steps):
-            return
+    if cfg.backbone in ("birdnet", "birdnet_head"):  # the optional teacher (teacher.py)
+        import teacher
+
+        teacher.run_folds(cfg, comp, recordings, folds)
+    else:
+        for fold in folds:
+            if not train_fold(cfg, comp, recordings, events, fold, device, args.max_steps):
+                return
     oof = merge_folds(cfg, comp, recordings)
     print(f"{cfg.name}: cv_{oof.metric}={oof.cv:.4f} over folds "
           + ", ".join(f"{k}: {v:.4f}" for k, v in oof.fold_cv.items()))

@@ -64,7 +64,7 @@ class Mixup:
         lam = torch.where(torch.rand(n) < self.p, lam, torch.ones(n))
         perm, lam = perm.to(batch["wave"].device), lam.to(batch["wave"].device)
         out = dict(batch)
-        for key in ("target", "frame_target"):
+        for key in [k for k in ("target", "frame_target", "teacher") if k in batch]:
             if self.labels == "mix":
                 out[key] = mix(batch[key], perm, lam)
             else:

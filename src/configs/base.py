@@ -49,6 +49,11 @@ class Config:
     dropout: float = 0.2
     spec_augment: dict | None = None  # e.g. dict(time_drop_width=64, time_stripes_num=2,
     #                                   freq_drop_width=8, freq_stripes_num=2)
+    # --- teacher (optional BirdNET extra, see teacher.py) -----------------------------
+    teacher_hop: float = 1.0  # seconds between the teacher's 3-s windows
+    teacher_map: str | None = None  # CSV class,birdnet for classes without a scientific name
+    distill_weight: float = 0.0  # weight of BCE against the teacher's soft labels per crop
+    crop_pick_by: str = "energy"  # how crop_pick ranks candidates: energy or teacher
     # --- training -------------------------------------------------------------------
     loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame
     loss_args: dict = {}  # e.g. {"frame_weight": 0.5} for clip_frame, {"gamma": 2} for focal

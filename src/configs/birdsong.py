@@ -17,3 +17,4 @@ class Config(Base):
     n_folds = 2
     fold_scheme = "species"
     metric = "lwlrap"
+    teacher_map = "src/configs/birdsong_birdnet.csv"  # two species BirdNET files under new genera
