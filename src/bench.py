@@ -3,6 +3,7 @@
     python src/bench.py io EXP      # cost of reading one training crop, by storage format
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
     python src/bench.py cv EXP ...  # CV (top-1, LWLRAP, window AUC) and CPU-minutes per fold
+    python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
 """
 from __future__ import annotations
 
@@ -110,6 +111,41 @@ def bench_train(cfg, steps: int = 30) -> None:
           f"ratio={end_to_end / model_only:.2f}")
 
 
+def bench_teacher(cfg, n_recordings: int = 12) -> None:
+    """Audio seconds per wall second on the same cached train recordings: the BirdNET teacher
+    (3-s windows without overlap, batches of 16) against this experiment's SED model (its
+    `duration` windows, batched; weights do not change the speed)."""
+    import torch
+
+    import teacher
+    from datasets import RecordingWindows
+    from engine import predict_timelines, resolve_device
+    from models import build_model
+
+    comp = competition_for(cfg)
+    ids = comp.train_recordings()["id"].tolist()[:n_recordings]
+    paths = [str(cached_path(cfg, "train", i)) for i in ids]
+    seconds = sum(len(open_cached(p)) for p in paths) / cfg.sample_rate
+    model = teacher.BirdNet()
+    model(np.zeros((16, int(teacher.SAMPLE_RATE * teacher.WINDOW_S)), np.float32))  # warm-up
+    start = time.perf_counter()
+    for p in paths:
+        teacher.run_teacher(model, p, cfg.sample_rate, teacher.WINDOW_S)
+    teacher_speed = seconds / (time.perf_counter() - start)
+    device = resolve_device(cfg.device)
+    student = build_model(cfg, len(comp.classes), weights=False).to(device)
+    windows = RecordingWindows(paths, cfg.sample_rate, cfg.duration)
+    with torch.inference_mode():
+        list(predict_timelines([student], RecordingWindows(paths[:1], cfg.sample_rate,
+                                                           cfg.duration), cfg, device))
+        start = time.perf_counter()
+        list(predict_timelines([student], windows, cfg, device))
+    student_speed = seconds / (time.perf_counter() - start)
+    print(f"recordings={len(paths)} audio_s={seconds:.0f} backbone={cfg.backbone}")
+    print(f"teacher_audio_s_per_s={teacher_speed:.1f} student_audio_s_per_s={student_speed:.1f} "
+          f"student_vs_teacher={student_speed / teacher_speed:.2f}")
+
+
 CV_METRICS = ("top1", "lwlrap", "window_auc")
 
 
@@ -153,7 +189,7 @@ def bench_cv(experiments: list[str]) -> None:
     print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
 
 
-BENCHES = {"io": bench_io, "train": bench_train}
+BENCHES = {"io": bench_io, "train": bench_train, "teacher": bench_teacher}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -65,7 +65,13 @@ def main(argv: list[str] | None = None) -> None:
     if not args.audio_dir:  # the cache prepare.py made, where it has the file
         cached = [cached_path(cfg, "test", a) for a in rows["audio_id"]]
         rows["path"] = [str(c) if c.exists() else p for c, p in zip(cached, rows["path"])]
-    scores = predict_rows(cfg, comp, load_fold_models(cfg, len(comp.classes), device), rows, device)
+    if cfg.backbone in ("birdnet", "birdnet_head"):  # the optional teacher (teacher.py)
+        import teacher
+
+        scores = teacher.predict_rows(cfg, comp, rows)
+    else:
+        models = load_fold_models(cfg, len(comp.classes), device)
+        scores = predict_rows(cfg, comp, models, rows, device)
 
     sub = comp.make_submission(rows["row_id"].tolist(), scores)
     out = Path(args.out or f"submissions/{cfg.name}.csv")

@@ -16,6 +16,7 @@ the teacher hears the recording's species (`crop_pick_by = "teacher"`).
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ import torch.nn as nn
 from tqdm import tqdm
 
 from atomic import atomic_path
-from audio import open_cached, to_float
+from audio import load_wave
 
 SAMPLE_RATE = 48000
 WINDOW_S = 3.0
@@ -71,9 +72,11 @@ class BirdNet:
         except ModuleNotFoundError:
             raise SystemExit(f"ai-edge-litert is not installed: {INSTALL_HINT}") from None
         self.batch = batch
-        self.interpreter = Interpreter(model_path=str(model_dir() / MODEL_FILE),
-                                       num_threads=threads,
-                                       experimental_preserve_all_tensors=True)
+        with warnings.catch_warnings():  # "preserve_all_tensors is for debugging": we need it
+            warnings.simplefilter("ignore", UserWarning)
+            self.interpreter = Interpreter(model_path=str(model_dir() / MODEL_FILE),
+                                           num_threads=threads,
+                                           experimental_preserve_all_tensors=True)
         self.input = self.interpreter.get_input_details()[0]["index"]
         self.output = self.interpreter.get_output_details()[0]["index"]
         self.interpreter.resize_tensor_input(self.input, [batch, int(SAMPLE_RATE * WINDOW_S)])
@@ -119,11 +122,11 @@ def teacher_path(cfg, split: str, audio_id: str) -> Path:
     return teacher_root(cfg) / split / f"{audio_id}.npz"
 
 
-def run_teacher(model: BirdNet, cached: str | Path, sample_rate: int,
+def run_teacher(model: BirdNet, audio: str | Path, sample_rate: int,
                 hop: float) -> dict[str, np.ndarray]:
-    """One cached recording through the teacher: window starts, logits, embeddings."""
-    ints = open_cached(cached)
-    wave = to_float(ints)
+    """One recording (a cached .npy at `sample_rate`, or any audio file) through the teacher:
+    window starts, logits, embeddings."""
+    wave = load_wave(audio, sample_rate)
     if sample_rate != SAMPLE_RATE and len(wave):
         wave = soxr.resample(wave, sample_rate, SAMPLE_RATE, quality="HQ")
     starts = window_starts(len(wave), SAMPLE_RATE, hop)
@@ -314,6 +317,46 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
         save_fold_part(cfg, fold, valid["id"].tolist(), preds)
         write_json(run_dir(cfg) / f"scores_fold{fold}.json", scores)
         print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
+def predict_rows(cfg, comp, rows) -> np.ndarray:
+    """Test rows scored by a teacher experiment (infer.py): the zero-shot teacher, or the mean
+    of the fold EmbeddingHeads, max over the windows inside each row. Test audio missing from
+    the teacher cache (e.g. `--audio-dir`) is run through BirdNET on the spot."""
+    from engine import rows_max
+    from oof import run_dir
+
+    index = competition_map(cfg, comp)
+    heads = []
+    if cfg.backbone == "birdnet_head":
+        for path in sorted(run_dir(cfg).glob("fold*.pt")):
+            state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+            head = EmbeddingHead(len(comp.classes), np.zeros(len(state["mean"])),
+                                 np.ones(len(state["mean"])), cfg.head_hidden, cfg.dropout,
+                                 cfg.pooling)
+            head.load_state_dict(state)
+            heads.append(head.eval())
+        if not heads:
+            raise SystemExit(f"no fold heads in {run_dir(cfg)}: run `python src/train.py "
+                             f"{cfg.name}` first")
+    scores = np.zeros((len(rows), len(comp.classes)), dtype=np.float32)
+    model = None
+    for audio_id, group in rows.groupby("audio_id", sort=False):
+        if teacher_path(cfg, "test", audio_id).exists():
+            data = load_teacher(cfg, "test", audio_id)
+        else:
+            model = model or BirdNet()
+            data = run_teacher(model, group["path"].iloc[0], cfg.sample_rate, cfg.teacher_hop)
+        if heads:
+            with torch.inference_mode():
+                x = torch.from_numpy(data["embeddings"][None].astype(np.float32))
+                timeline = np.mean([h(x)["framewise_output"][0].numpy() for h in heads], axis=0)
+        else:
+            timeline = teacher_probs(data["logits"], index)
+        idx = group.index.to_numpy()
+        scores[idx] = rows_max(timeline, 1.0 / cfg.teacher_hop, rows["t_start"].to_numpy()[idx],
+                               rows["t_end"].to_numpy()[idx])
+    return scores
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -133,7 +133,8 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
                 return False
         stats = trainer.end_epoch()
         last = trainer.epoch == cfg.epochs
-        scores, preds = evaluate()
+        due = last or (epoch + 1) % cfg.valid_every == 0
+        scores, preds = evaluate() if due else ({}, y_valid)
         trainer.log.append({"epoch": epoch, **stats, **scores})
         improved = bool(scores) and scores[metric] > trainer.best
         if improved:

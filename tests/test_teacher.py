@@ -77,9 +77,36 @@ def test_teacher_cache_holds_logits_and_embeddings_and_is_reused(tmp_path):
     teacher.fill_cache(cfg, {"train": ["a"]})
     path = teacher.teacher_path(cfg, "train", "a")
     data = teacher.load_teacher(cfg, "train", "a")
-    assert data["starts"].tolist() == [0.0, 1.5]
-    assert data["logits"].shape == (2, 6522) and data["embeddings"].shape == (2, 1024)
+    assert data["starts"].tolist() == [0.0, 1.5, 3.0]  # the last runs past the end
+    assert data["logits"].shape == (3, 6522) and data["embeddings"].shape == (3, 1024)
     assert np.isfinite(data["logits"].astype(np.float32)).all()
     stamp = path.stat().st_mtime_ns
     teacher.fill_cache(cfg, {"train": ["a"]})
     assert path.stat().st_mtime_ns == stamp
+
+
+@needs_birdnet
+@pytest.mark.parametrize("backbone", ["birdnet", "birdnet_head"])
+def test_teacher_experiments_write_oof_and_submission(backbone, tmp_path, monkeypatch,
+                                                      write_config):
+    import infer
+    import prepare
+    import train
+    from make_demo import LAYOUTS
+    from oof import Oof
+
+    LAYOUTS["birdclef"](tmp_path / "input" / "demo", seed=4, n_species=3, n_train=6, n_test=1,
+                        duration=6.0, sr=16000)
+    config = write_config(tmp_path / f"t{backbone}.py", competition="birdclef",
+                          data_dir="input/demo", sample_rate=16000, n_folds=2,
+                          backbone=backbone, teacher_hop=3.0, epochs=2, batch_size=4,
+                          head_hidden=16, duration=3.0, num_workers=0)
+    monkeypatch.chdir(tmp_path)
+    for step in (prepare, train, infer):
+        step.main([config])
+    oof = Oof.load(f"oof/t{backbone}.npy")
+    assert oof.preds.shape == (6, 3) and np.isfinite(oof.preds).all()
+    sub = pd.read_csv(f"submissions/t{backbone}.csv")
+    solution = pd.read_csv("input/demo.solution.csv")
+    assert sub["row_id"].tolist() == solution["row_id"].tolist()
+    assert list(sub.columns[1:]) == oof.classes and sub[oof.classes].to_numpy().max() > 0

@@ -75,6 +75,7 @@ class Config:
     #                     keyword arguments (p included), e.g. {"PitchShift": {"p": 0.3}}
     batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
                                       noise_p=0.5)  # gain + SNR noise per clip, on the device
+    valid_every: int = 1  # validate every N epochs (and after the last): long files are slow
     metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
     threshold: float = 0.5  # probability threshold of the F1 meter
     # --- run ------------------------------------------------------------------------
