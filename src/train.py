@@ -23,20 +23,22 @@ from engine import predict_timelines, resolve_device, save_checkpoint, seed_ever
 from losses import build_loss
 from metrics import score_all
 from models import build_model
-from oof import merge_folds, run_dir, save_fold_part
+from oof import merge_folds, recording_rows, run_dir, save_fold_part
 from training import FoldTrainer
 
 
-def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
+def validate(cfg, comp, model, valid_set, y_valid,
+             device) -> tuple[dict, np.ndarray, list[np.ndarray]]:
     """Whole validation recordings, framewise max over sliding windows; the LWLRAP, F1 and mAP
-    meters and the competition's own metric."""
-    preds = np.zeros_like(y_valid)
+    meters and the competition's own metric. Also each recording's 5-s rows (row-level OOF)."""
+    preds, rows = np.zeros_like(y_valid), [None] * len(y_valid)
     for i, (timeline,) in predict_timelines([model], valid_set, cfg, device, "valid"):
         preds[i] = timeline.max(axis=0)
+        rows[i] = recording_rows(timeline, cfg.sample_rate / cfg.hop_length)
     scores = score_all(y_valid, preds, cfg.threshold)
     if comp.metric not in scores:  # e.g. padded cmAP; LWLRAP is already there
         scores[comp.metric] = comp.score(y_valid, preds)
-    return scores, preds
+    return scores, preds, rows
 
 
 def train_loader(cfg, n_classes: int, train_df, events, seed: int,
@@ -81,17 +83,17 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
         print(f"{tag}: resuming at epoch {trainer.epoch} step {trainer.step}")
     steps_left, metric = max_steps, cfg.metric or comp.metric
 
-    def evaluate() -> tuple[dict, np.ndarray]:  # a full fit has nothing to validate on
+    def evaluate() -> tuple[dict, np.ndarray, list]:  # a full fit has nothing to validate on
         if not len(valid_df):
-            return {}, y_valid
+            return {}, y_valid, []
         return validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
 
-    def keep(scores: dict, preds: np.ndarray) -> None:
+    def keep(scores: dict, preds: np.ndarray, rows: list) -> None:
         save_checkpoint(out / f"{tag}.pt", trainer.eval_model, epoch=trainer.epoch - 1,
                         score=scores.get(metric), classes=comp.classes,
                         config=cfg.to_dict())
         if fold is not None:
-            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
+            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows)
 
     while trainer.epoch < cfg.epochs:
         epoch = trainer.epoch
@@ -107,20 +109,20 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
                 return False
         stats = trainer.end_epoch()
         last = trainer.epoch == cfg.epochs
-        scores, preds = evaluate()
+        scores, preds, rows = evaluate()
         trainer.log.append({"epoch": epoch, **stats, **scores})
         improved = bool(scores) and scores[metric] > trainer.best
         if improved:
             trainer.best = scores[metric]
         if not cfg.average_last and (improved or (last and not scores)):
-            keep(scores, preds)
+            keep(scores, preds, rows)
         print(f"{tag} epoch {epoch}: loss {stats['loss']:.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
         if last and cfg.average_last:  # PSLA: the mean of the last epochs' weights
             trainer.eval_model.load_state_dict(trainer.averaged_weights())
-            scores, preds = evaluate()
+            scores, preds, rows = evaluate()
             trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
-            keep(scores, preds)
+            keep(scores, preds, rows)
             print(f"{tag}: mean of the last {len(trainer.recent)} epochs: "
                   + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
         write_csv(out / f"log_{tag}.csv", pd.DataFrame(trainer.log))
