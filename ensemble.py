@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 from atomic import write_csv, write_json  # noqa: E402
 from blend import METHODS, align, fit_blend, fold_scores  # noqa: E402
 from competitions import competition_for  # noqa: E402
-from oof import Oof, load_test  # noqa: E402
 from metrics import f1_rowwise  # noqa: E402
-from postprocess import (Temporal, best_threshold, describe_folds,  # noqa: E402
+from oof import Oof, load_test  # noqa: E402
+from postprocess import (Temporal, Thresholds, best_threshold, describe_folds,  # noqa: E402
                          f1_best_threshold, search_temporal, search_thresholds)
 
 METHOD_HELP = """mean: equal weights. weighted (default): hill climbing on the OOF metric from the
@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     oofs = load_inputs(args.oofs, args.rows)
     ref = oofs[0]
     comp = competition_for(SimpleNamespace(**ref.config))
-    y, folds, f1_format = ref.targets, ref.folds, ref.metric == "f1_rowwise"
-    if args.method == "rank" and f1_format:
+    y, folds = ref.targets, ref.folds
+    if args.method == "rank" and ref.metric == "f1_rowwise":
         raise SystemExit("--method rank: thresholds on ranks do not carry from OOF to test; "
                          "use weighted for F1-scored formats")
 
@@ -106,7 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"blend - {best} (best input): {report['blend']['cv'] - report['cv'][best]['cv']:+.4f}"
           f", per fold {gain.mean():+.4f} ± {gain.std():.4f}, up on {int((gain > 0).sum())}/"
           f"{len(gain)} folds")
-    report["weights"] = {o.experiment: blend.weights[..., i].tolist() for i, o in enumerate(oofs)}
+    report["weights"] = {o.experiment: (dict(zip(ref.classes, blend.weights[:, i].tolist()))
+                                        if blend.weights.ndim == 2 else float(blend.weights[i]))
+                         for i, o in enumerate(oofs)}
     print("weights: " + ", ".join(f"{o.experiment} {blend.weights[..., i].mean():.3f}"
                                   for i, o in enumerate(oofs))
           + (" (mean over classes)" if blend.weights.ndim == 2 else ""))
@@ -114,22 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         print(blend.note)
         report["notes"].append(blend.note)
 
-    scores, post, rule = blend.oof, {}, None
-    if args.rows:
-        temporal, lines = search_temporal(y, scores, ref.audio, ref.t_start, table.objective)
-        after = temporal.apply(scores, ref.audio, ref.t_start)
-        lines.append("temporal: " + describe_folds(table.objective, y, scores, after, folds))
-        scores, post["temporal"] = after, asdict(temporal)
-        report["notes"] += lines
-        print("\n".join(lines))
-    if f1_format:
-        rule, lines = search_thresholds(y, scores, folds)
-        scores, post["thresholds"] = rule.decide(scores), asdict(rule)
-        report["notes"] += lines
-        print("\n".join(lines))
-    if post:
-        report["postprocess"] = {**post, **table.row("blend + postprocessing", scores)}
-
+    post, rule = choose_postprocessing(ref, table, blend.oof, args.rows, report)
     out = Path(args.out)
     write_submission(comp, oofs, blend, post, rule, out)
     report["submission"] = str(out)
@@ -144,6 +131,27 @@ def main(argv: list[str] | None = None) -> None:
     print(f"submission: {out}; report: {out.with_suffix('.json')}")
 
 
+def choose_postprocessing(ref: Oof, table: Table, scores: np.ndarray, rows: bool,
+                          report: dict) -> tuple[dict, Thresholds | None]:
+    """Temporal steps (row OOF) and thresholds (F1 formats) chosen on the blended OOF."""
+    y, folds, post, rule = ref.targets, ref.folds, {}, None
+    if rows:
+        temporal, lines = search_temporal(y, scores, ref.audio, ref.t_start, table.objective)
+        after = temporal.apply(scores, ref.audio, ref.t_start)
+        lines.append("temporal: " + describe_folds(table.objective, y, scores, after, folds))
+        scores, post["temporal"] = after, asdict(temporal)
+        report["notes"] += lines
+        print("\n".join(lines))
+    if table.f1:
+        rule, lines = search_thresholds(y, scores, folds)
+        scores, post["thresholds"] = rule.decide(scores), asdict(rule)
+        report["notes"] += lines
+        print("\n".join(lines))
+    if post:
+        report["postprocess"] = {**post, **table.row("blend + postprocessing", scores)}
+    return post, rule
+
+
 def write_submission(comp, oofs: list[Oof], blend, post: dict, rule, out: Path) -> None:
     """The test predictions of the same inputs, given the choices made on OOF."""
     tests = [load_test(o.experiment) for o in oofs]
@@ -155,6 +163,8 @@ def write_submission(comp, oofs: list[Oof], blend, post: dict, rule, out: Path) 
     scores = blend.apply([t.scores for t in tests])
     if "temporal" in post:
         scores = Temporal(**post["temporal"]).apply(scores, ref.audio, ref.t_start)
+        if len(set(ref.audio)) == len(ref.audio):
+            print("test rows are whole recordings: the temporal steps change nothing there")
     if rule is not None:
         scores, comp.threshold = rule.decide(scores), 0.5  # the rule decided; 0/1 scores remain
     sub = comp.make_submission(ref.row_ids, scores)

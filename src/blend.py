@@ -108,8 +108,9 @@ def per_class_weights(preds: list[np.ndarray], y: np.ndarray, fallback: np.ndarr
     return weights
 
 
-def cross_fit(fit: Callable[[np.ndarray], object], apply: Callable[[object, np.ndarray], np.ndarray],
-              folds: np.ndarray, out_shape: tuple[int, ...]) -> np.ndarray:
+def cross_fit(fit: Callable[[np.ndarray], object],
+              apply: Callable[[object, np.ndarray], np.ndarray], folds: np.ndarray,
+              out_shape: tuple[int, ...]) -> np.ndarray:
     """Held-out outputs: for each fold, `fit(train_mask)` on the other folds, then
     `apply(params, held_out_mask)` on it. Scoring them gives the nested CV."""
     out = np.zeros(out_shape)

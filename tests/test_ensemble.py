@@ -29,7 +29,7 @@ def rfcx_work(tmp_path, monkeypatch):
     data = tmp_path / "input" / "demo"
     for d in ("train", "test"):
         (data / d).mkdir(parents=True)
-    (data / "train_tp.csv").write_text("recording_id,species_id,songtype_id,t_min,f_min,t_max,f_max\n")
+    (data / "train_tp.csv").write_text("recording_id,species_id,t_min,t_max\n")
     test_ids = [f"t{i}" for i in range(12)]
     pd.DataFrame({"recording_id": test_ids, **{c: 0.0 for c in CLASSES}}).to_csv(
         data / "sample_submission.csv", index=False)
