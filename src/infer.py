@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     sub = comp.make_submission(rows["row_id"].tolist(), scores)
     out = Path(args.out or f"submissions/{cfg.name}.csv")
     write_csv(out, sub)
-    save_test(cfg.name, rows["row_id"].tolist(), comp.classes, scores)
+    save_test(cfg.name, rows["row_id"].tolist(), comp.classes, scores, rows["audio_id"].tolist(),
+              rows["t_start"].to_numpy())
     print(f"submission: {out} ({len(sub)} rows)")
 
 

@@ -313,8 +313,8 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
                     np.float32)))["framewise_output"][0].numpy()) for k, i in enumerate(valid["id"])]
             save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", model, epoch=cfg.epochs - 1,
                             classes=comp.classes, config=cfg.to_dict())
-        scores, preds = score_timelines(cfg, comp, y_valid, timelines, 1.0 / cfg.teacher_hop)
-        save_fold_part(cfg, fold, valid["id"].tolist(), preds)
+        scores, preds, rows = score_timelines(cfg, comp, y_valid, timelines, 1 / cfg.teacher_hop)
+        save_fold_part(cfg, fold, valid["id"].tolist(), preds, rows)
         write_json(run_dir(cfg) / f"scores_fold{fold}.json", scores)
         print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
 

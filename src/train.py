@@ -19,39 +19,38 @@ from competitions import competition_for
 from configs import experiment_cli
 from datasets import (EpochSampler, RecordingWindows, SedDataset, class_balanced_weights,
                       load_train_table, multi_hot)
-from engine import (predict_timelines, resolve_device, rows_max, save_checkpoint,
-                    seed_everything)
+from engine import predict_timelines, resolve_device, save_checkpoint, seed_everything
 from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
-from oof import merge_folds, run_dir, save_fold_part
+from oof import merge_folds, recording_rows, run_dir, save_fold_part
 from training import FoldTrainer
 
 
-def validate(cfg, comp, model, valid_set, y_valid, device) -> tuple[dict, np.ndarray]:
+def validate(cfg, comp, model, valid_set, y_valid,
+             device) -> tuple[dict, np.ndarray, list[np.ndarray]]:
     """Whole validation recordings through the model in sliding windows, then scored."""
     timelines = ((i, t) for i, (t,) in predict_timelines([model], valid_set, cfg, device, "valid"))
     return score_timelines(cfg, comp, y_valid, timelines, cfg.sample_rate / cfg.hop_length)
 
 
-def score_timelines(cfg, comp, y_valid: np.ndarray, timelines, fps: float) -> tuple[dict,
-                                                                                   np.ndarray]:
+def score_timelines(cfg, comp, y_valid: np.ndarray, timelines,
+                    fps: float) -> tuple[dict, np.ndarray, list[np.ndarray]]:
     """Recording scores = max over each (recording index, (frames, classes) timeline): the
     LWLRAP, F1, mAP and top-1 meters per recording, the competition's own metric, and
-    `window_auc`, the macro AUC over 5-s windows labelled with their recording's labels
-    (BirdCLEF's rows)."""
-    preds = np.zeros_like(y_valid)
-    windows, window_truth = [], []
+    `window_auc`, the macro AUC over 5-s rows labelled with their recording's labels
+    (BirdCLEF's rows). Also each recording's 5-s rows (the row-level OOF)."""
+    preds, rows = np.zeros_like(y_valid), [np.zeros((0, y_valid.shape[1]))] * len(y_valid)
     for i, timeline in timelines:
         preds[i] = timeline.max(axis=0)
-        starts = np.arange(0.0, len(timeline) / fps, 5.0)
-        windows.append(rows_max(timeline, fps, starts, starts + 5.0))
-        window_truth.append(np.repeat(y_valid[i:i + 1], len(starts), axis=0))
+        rows[i] = recording_rows(timeline, fps)
+    window_truth = np.concatenate([np.repeat(y_valid[i:i + 1], len(r), axis=0)
+                                   for i, r in enumerate(rows)])
     scores = score_all(y_valid, preds, cfg.threshold)
-    scores["window_auc"] = macro_auc(np.concatenate(window_truth), np.concatenate(windows))
+    scores["window_auc"] = macro_auc(window_truth, np.concatenate(rows))
     if comp.metric not in scores:  # e.g. padded cmAP; LWLRAP is already there
         scores[comp.metric] = comp.score(y_valid, preds)
-    return scores, preds
+    return scores, preds, rows
 
 
 def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch.device,
@@ -106,17 +105,17 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
         print(f"{tag}: resuming at epoch {trainer.epoch} step {trainer.step}")
     steps_left, metric = max_steps, cfg.metric or comp.metric
 
-    def evaluate() -> tuple[dict, np.ndarray]:  # a full fit has nothing to validate on
+    def evaluate() -> tuple[dict, np.ndarray, list]:  # a full fit has nothing to validate on
         if not len(valid_df):
-            return {}, y_valid
+            return {}, y_valid, []
         return validate(cfg, comp, trainer.eval_model, valid_set, y_valid, device)
 
-    def keep(scores: dict, preds: np.ndarray) -> None:
+    def keep(scores: dict, preds: np.ndarray, rows: list) -> None:
         save_checkpoint(out / f"{tag}.pt", trainer.eval_model, epoch=trainer.epoch - 1,
                         score=scores.get(metric), classes=comp.classes,
                         config=cfg.to_dict())
         if fold is not None:
-            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds)
+            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows)
             write_json(out / f"scores_{tag}.json", {"epoch": trainer.epoch - 1, **scores})
 
     while trainer.epoch < cfg.epochs:
@@ -134,20 +133,20 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
         stats = trainer.end_epoch()
         last = trainer.epoch == cfg.epochs
         due = last or (epoch + 1) % cfg.valid_every == 0
-        scores, preds = evaluate() if due else ({}, y_valid)
+        scores, preds, rows = evaluate() if due else ({}, y_valid, [])
         trainer.log.append({"epoch": epoch, **stats, **scores})
         improved = bool(scores) and scores[metric] > trainer.best
         if improved:
             trainer.best = scores[metric]
         if not cfg.average_last and (improved or (last and not scores)):
-            keep(scores, preds)
+            keep(scores, preds, rows)
         print(f"{tag} epoch {epoch}: loss {stats['loss']:.4f} "
               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
         if last and cfg.average_last:  # PSLA: the mean of the last epochs' weights
             trainer.eval_model.load_state_dict(trainer.averaged_weights())
-            scores, preds = evaluate()
+            scores, preds, rows = evaluate()
             trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
-            keep(scores, preds)
+            keep(scores, preds, rows)
             print(f"{tag}: mean of the last {len(trainer.recent)} epochs: "
                   + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
         write_csv(out / f"log_{tag}.csv", pd.DataFrame(trainer.log))

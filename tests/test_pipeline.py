@@ -95,7 +95,7 @@ def test_oof_covers_every_train_recording_once(workdir):
 def test_ensemble_blends_and_refuses_misaligned(workdir):
     work, _ = workdir
     out = run(sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy", "oof/tiny2.npy",
-              cwd=work)
+              "--method", "mean", cwd=work)
     assert re.search(r"blend \(mean\)\s+0\.\d{4}", out), out
     sub = pd.read_csv(work / "submissions/ensemble.csv", dtype={"recording_id": str})
     a = pd.read_csv(work / "submissions/tiny.csv", dtype={"recording_id": str})
@@ -110,3 +110,21 @@ def test_ensemble_blends_and_refuses_misaligned(workdir):
     proc = subprocess.run([sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy",
                            "oof/short.npy"], cwd=work, capture_output=True, text=True)
     assert proc.returncode != 0 and "OOF rows differ" in proc.stderr
+
+
+def test_row_oof_and_row_level_blend(workdir):
+    """Validation also saved 5-s rows (strong RFCX labels: targets per row); ensemble.py
+    blends and postprocesses them with --rows."""
+    work, _ = workdir
+    meta = json.loads((work / "oof/tiny.json").read_text())
+    with np.load(work / "oof/tiny.rows.npz") as z:
+        assert set(z["audio"]) == set(meta["ids"]) and not z["weak"].any()
+        assert z["preds"].shape == z["targets"].shape == (len(z["ids"]), 3)
+        rec = np.load(work / "oof/tiny.npy")
+        first = z["audio"] == meta["ids"][0]  # a recording's max over rows is its OOF score
+        assert np.allclose(z["preds"][first].max(0), rec[0], atol=1e-6)
+    out = run(sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy", "oof/tiny2.npy",
+              "--rows", "--out", "submissions/rows.csv", cwd=work)
+    assert "OOF rows" in out and "smoothing" in out and "prior" in out
+    report = json.loads((work / "submissions/rows.json").read_text())
+    assert report["level"] == "rows" and "temporal" in report["postprocess"]
