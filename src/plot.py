@@ -15,23 +15,24 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import torch
+from librosa import mel_frequencies
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
+from PIL import Image  # matplotlib's own dependency
 
-matplotlib.use("Agg")  # files only: no display on servers and Kaggle kernels
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from librosa import mel_frequencies  # noqa: E402
-
-from audio import load_wave  # noqa: E402
-from competitions import COMPETITIONS, competition_for  # noqa: E402
-from configs import experiment_cli  # noqa: E402
-from datasets import RecordingWindows, cached_path, load_train_table  # noqa: E402
-from engine import predict_timelines, resolve_device  # noqa: E402
-from models import Features, build_model  # noqa: E402
-from oof import run_dir  # noqa: E402
+from atomic import atomic_path
+from audio import load_wave
+from competitions import COMPETITIONS, competition_for
+from configs import experiment_cli
+from datasets import RecordingWindows, cached_path, load_train_table
+from engine import predict_timelines, resolve_device
+from models import Features, build_model
+from oof import run_dir
 
 
 def read_logs(cfg) -> dict[str, pd.DataFrame]:
@@ -56,8 +57,13 @@ def plot_curves(cfg, out: Path) -> Path:
     valid = [c for c in dict.fromkeys(seen) if c not in ("epoch", "loss")
              and not c.startswith("train_")]
     panels = ["loss"] + sorted(valid, key=lambda c: c != metric)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3), squeeze=False)
-    for ax, name in zip(axes[0], panels):
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = figure(3.6 * cols, 2.8 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, panels):
         for k, (tag, df) in enumerate(logs.items()):
             color = f"C{k % 10}"
             if name in df:
@@ -67,10 +73,12 @@ def plot_curves(cfg, out: Path) -> Path:
             if name == metric and name in df and df[name].notna().any():
                 best = df.loc[df[name].idxmax()]
                 ax.plot(best["epoch"], best[name], "*", color=color, ms=12)
-        ax.set_title(name + (" (picks the epoch)" if name == metric else ""), fontsize=9)
+        note = {metric: " (picks the epoch)", "loss": " (training)"}.get(name, "")
+        ax.set_title(name + note, fontsize=9)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"{cfg.name}: validation solid, training dashed", fontsize=10)
     fig.tight_layout()
     return save(fig, out / "curves.png")
@@ -125,7 +133,7 @@ def load_checkpoint(cfg, fold: int | None, device: torch.device) -> tuple[torch.
                                                                            p.name)}
     if not paths:
         raise SystemExit(f"no checkpoints in {run_dir(cfg)}: run `python src/train.py {cfg.name}`")
-    name = f"fold{fold}.pt" if fold is not None else sorted(paths)[0]
+    name = f"fold{fold}.pt" if fold is not None else min(paths)
     if name not in paths:
         raise SystemExit(f"{run_dir(cfg) / name} not found (have {', '.join(sorted(paths))})")
     state = torch.load(paths[name], map_location="cpu", weights_only=False)
@@ -134,65 +142,87 @@ def load_checkpoint(cfg, fold: int | None, device: torch.device) -> tuple[torch.
     return model.to(device), list(state["classes"]), name
 
 
-def plot_recording(cfg, rec: Recording, out: Path, fold: int | None = None, top: int = 3,
-                   span: tuple[float, float] | None = None) -> Path:
-    device = resolve_device(cfg.device)
-    model, classes, ckpt = load_checkpoint(cfg, rec.fold if fold is None else fold, device)
-    windows = RecordingWindows([rec.path], cfg.sample_rate, cfg.duration, cfg.infer_hop)
+def hear(cfg, model: torch.nn.Module, path: str,
+         device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """The recording's log-mel (frames, mel bins) and the model's framewise probabilities
+    (frames, classes) on the same frames, predicted as validation and infer.py do."""
+    windows = RecordingWindows([path], cfg.sample_rate, cfg.duration, cfg.infer_hop)
     _, (timeline,) = next(iter(predict_timelines([model], windows, cfg, device, "plot")))
-    wave = torch.from_numpy(load_wave(rec.path, cfg.sample_rate))[None]
+    wave = torch.from_numpy(load_wave(path, cfg.sample_rate))[None]
     front = Features(cfg.sample_rate, cfg.n_fft, cfg.hop_length, cfg.mel_bins, cfg.fmin, cfg.fmax)
     with torch.no_grad():
-        logmel = front(wave)[0, 0].numpy()  # (frames, mel bins), same frames as the timeline
+        logmel = front(wave)[0, 0].numpy()
+    return logmel, timeline
+
+
+def draw_spectrogram(ax, cfg, logmel: np.ndarray, seconds: float) -> None:
+    ax.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma",
+              extent=(0, seconds, 0, cfg.mel_bins), vmin=np.percentile(logmel, 5),
+              vmax=logmel.max())
+    hz = mel_frequencies(cfg.mel_bins + 2, fmin=cfg.fmin, fmax=cfg.fmax or cfg.sample_rate / 2)
+    ticks = np.linspace(0, cfg.mel_bins - 1, 5).astype(int)
+    ax.set_yticks(ticks + 0.5, [f"{hz[t + 1] / 1000:.1f}" for t in ticks])
+    ax.set_ylabel("kHz (mel)")
+
+
+def plot_recording(cfg, rec: Recording, out: Path, fold: int | None = None, top: int = 3,
+                   span: tuple[float, float] | None = None) -> Path:
+    """Spectrogram above, framewise probabilities of the `top` classes (and the true ones)
+    below, each labelled event boxed above and shaded below in its class's colour."""
+    device = resolve_device(cfg.device)
+    model, classes, ckpt = load_checkpoint(cfg, rec.fold if fold is None else fold, device)
+    logmel, timeline = hear(cfg, model, rec.path, device)
     fps = cfg.sample_rate / cfg.hop_length
-    seconds = len(timeline) / fps
-    true = sorted(set(rec.labels) | set(rec.events["cls"].astype(int)) if len(rec.events)
-                  else set(rec.labels))
-    shown = sorted(set(np.argsort(-timeline.max(axis=0))[:top].tolist()) | set(true),
+    true = set(rec.labels) | {int(c) for c in rec.events.get("cls", [])}
+    shown = sorted(set(np.argsort(-timeline.max(axis=0))[:top].tolist()) | true,
                    key=lambda c: -timeline[:, c].max())
     colors = {c: f"C{k % 10}" for k, c in enumerate(shown)}
 
-    fig, (spec, probs) = plt.subplots(2, 1, figsize=(11, 5.2), sharex=True,
-                                      gridspec_kw={"height_ratios": [1.3, 1]})
-    spec.imshow(logmel.T, origin="lower", aspect="auto", cmap="magma",
-                extent=(0, seconds, 0, cfg.mel_bins),
-                vmin=np.percentile(logmel, 5), vmax=logmel.max())
-    hz = mel_frequencies(cfg.mel_bins + 2, fmin=cfg.fmin, fmax=cfg.fmax or cfg.sample_rate / 2)
-    ticks = np.linspace(0, cfg.mel_bins - 1, 5).astype(int)
-    spec.set_yticks(ticks + 0.5, [f"{hz[t + 1] / 1000:.1f}" for t in ticks])
-    spec.set_ylabel("kHz (mel)")
+    spec, probs = figure(11, 5.2).subplots(2, 1, sharex=True,
+                                           gridspec_kw={"height_ratios": [1.3, 1]})
+    draw_spectrogram(spec, cfg, logmel, len(timeline) / fps)
     for ev in rec.events.itertuples():
-        c = colors.get(int(ev.cls), "white")
-        spec.add_patch(plt.Rectangle((ev.t_min, 0.5), ev.t_max - ev.t_min, cfg.mel_bins - 1,
-                                     fill=False, ec=c, lw=1.5))
+        c = colors[int(ev.cls)]
+        spec.add_patch(Rectangle((ev.t_min, 0.5), ev.t_max - ev.t_min, cfg.mel_bins - 1,
+                                 fill=False, ec=c, lw=1.5))
         spec.text(ev.t_min, cfg.mel_bins - 1, classes[int(ev.cls)], color=c, fontsize=7,
                   va="top", ha="left", fontweight="bold")
         probs.axvspan(ev.t_min, ev.t_max, color=c, alpha=0.18, lw=0)
     t = np.arange(len(timeline)) / fps
     for c in shown:
-        tag = " (true)" if c in true else ""
         probs.plot(t, timeline[:, c], color=colors[c], lw=1.2,
-                   label=f"{classes[c]}{tag}  max {timeline[:, c].max():.2f}")
-    probs.set_ylim(0, 1.02)
-    probs.set_ylabel("probability")
-    probs.set_xlabel("seconds")
+                   label=f"{classes[c]}{' (true)' if c in true else ''}  max "
+                         f"{timeline[:, c].max():.2f}")
+    probs.set(ylim=(0, 1.02), ylabel="probability", xlabel="seconds")
     probs.legend(fontsize=7, loc="upper right", ncol=min(len(shown), 4))
     probs.grid(alpha=0.3)
     if span:
         probs.set_xlim(*span)
-    model_fold = int(ckpt[4:-3]) if ckpt.startswith("fold") else None
-    held_out = ("out-of-fold" if rec.fold is not None and model_fold == rec.fold
-                else "trained on it" if rec.fold is not None else "")
-    spec.set_title(f"{cfg.name} · {rec.id} · model {ckpt}" + (f" ({held_out})" if held_out else "")
-                   + " · shaded: labelled events", fontsize=9)
-    fig.tight_layout()
-    return save(fig, out / f"{rec.id}.png")
+    held_out = "" if rec.fold is None else (
+        " (out-of-fold)" if ckpt == f"fold{rec.fold}.pt" else " (trained on it)")
+    spec.set_title(f"{cfg.name} · {rec.id} · model {ckpt}{held_out}"
+                   + (" · boxed and shaded: labelled events" if len(rec.events) else ""),
+                   fontsize=9)
+    spec.figure.tight_layout()
+    return save(spec.figure, out / f"{rec.id}.png")
 
 
-def save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def figure(width: float, height: float) -> Figure:
+    """A figure on matplotlib's Agg canvas: files only, no display or global pyplot state
+    (servers, Kaggle kernels, tests)."""
+    fig = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save(fig: Figure, path: Path) -> Path:
+    """A 128-colour PNG: a spectrogram's noise makes a true-colour one three times larger
+    for no visible difference (docs/ pictures stay small)."""
+    fig.canvas.draw()
+    image = Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+    with atomic_path(path) as tmp:
+        image.quantize(128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            tmp, format="PNG", optimize=True)
     print(f"wrote {path}")
     return path
 

@@ -2,7 +2,7 @@
 and the previous epoch's validation scores, so a run can be judged while it trains."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from tqdm import tqdm
 

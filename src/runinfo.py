@@ -53,7 +53,7 @@ def config_diff(cfg: Config, reference: dict[str, Any]) -> dict[str, dict[str, A
 def _git(*args: str) -> str | None:
     try:
         proc = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                              timeout=30)
+                              check=False, timeout=30)
     except (OSError, subprocess.TimeoutExpired):  # no git (a Kaggle kernel)
         return None
     return proc.stdout if proc.returncode == 0 else None
