@@ -194,7 +194,8 @@ def plot_recording(cfg, rec: Recording, out: Path, fold: int | None = None, top:
                    label=f"{classes[c]}{' (true)' if c in true else ''}  max "
                          f"{timeline[:, c].max():.2f}")
     probs.set(ylim=(0, 1.02), ylabel="probability", xlabel="seconds")
-    probs.legend(fontsize=7, loc="upper right", ncol=min(len(shown), 4))
+    probs.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1), ncol=min(len(shown), 6),
+                 frameon=False)  # above the curves, never over them
     probs.grid(alpha=0.3)
     if span:
         probs.set_xlim(*span)
