@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     if todo:
         with ProcessPoolExecutor(max(1, cfg.num_workers)) as pool:
             for err in tqdm(pool.map(cache_one, todo, chunksize=4), total=len(todo),
-                            desc="decode", dynamic_ncols=True):
+                            desc="decode", unit="file", dynamic_ncols=True):
                 if err:
                     errors.append(err)
     for err in errors:

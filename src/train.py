@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from atomic import write_csv, write_json
 from augment import build_wave_augment
@@ -24,6 +23,8 @@ from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
 from oof import merge_folds, recording_rows, run_dir, save_fold_part
+from progress import train_bar
+from runinfo import save_run
 from training import FoldTrainer
 
 
@@ -121,7 +122,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     while trainer.epoch < cfg.epochs:
         epoch = trainer.epoch
         sampler.set_epoch(epoch, start=trainer.step * cfg.batch_size)
-        for batch in tqdm_bar(loader, f"{tag} epoch {epoch}", trainer.step):
+        for batch in train_bar(loader, f"{tag} epoch {epoch}", trainer, metric):
             trainer.train_step(batch)
             if steps_left is not None:
                 steps_left -= 1
@@ -154,11 +155,6 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     return True
 
 
-def tqdm_bar(loader, desc: str, initial: int) -> tqdm:
-    return tqdm(loader, desc=desc, initial=initial, total=initial + len(loader), leave=False,
-                dynamic_ncols=True)
-
-
 def main(argv: list[str] | None = None) -> None:
     def add_arguments(parser):
         parser.add_argument("--fold", type=int, action="append", help="train only this fold")
@@ -168,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     comp = competition_for(cfg)
     recordings, events = load_train_table(cfg, comp)
     device = resolve_device(cfg.device)
-    write_json(run_dir(cfg) / "config.json", cfg.to_dict())
+    save_run(cfg)  # config.json, run.json: diff from parent, git commit, package versions
 
     if cfg.full_fit:
         train_fold(cfg, comp, recordings, events, None, device, args.max_steps)
