@@ -64,6 +64,7 @@ class Config:
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
     average_last: int = 0  # average the weights of the last N epochs (PSLA); 0 = best epoch
     checkpoint_every: int = 50  # optimizer steps between resumable checkpoints
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not per rank
     augment: dict = {  # audiomentations transform name -> keyword arguments (p included)
         "AddGaussianSNR": {"min_snr_db": 10.0, "max_snr_db": 40.0, "p": 0.5},
         "Gain": {"min_gain_db": -6.0, "max_gain_db": 6.0, "p": 0.5},
