@@ -20,7 +20,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
 __all__ = ["setup", "cleanup", "rank", "world_size", "is_main", "print0", "per_rank_batch",
-           "shard", "all_gather", "decorrelate", "wrap", "unwrap"]
+           "shard", "all_gather", "barrier", "decorrelate", "wrap", "unwrap", "sync_batchnorm"]
 
 
 def setup(device_name: str) -> torch.device:
@@ -83,6 +83,11 @@ def all_gather(obj) -> list:
     out = [None] * world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def barrier() -> None:
+    if world_size() > 1:
+        dist.barrier()
 
 
 def decorrelate(seed: int) -> None:

@@ -14,7 +14,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from atomic import atomic_path
-from distributed import all_gather, is_main, rank, unwrap
+from distributed import all_gather, barrier, is_main, rank, unwrap
 from engine import autocast
 from metrics import MetricMeter
 from models import mix
@@ -172,6 +172,7 @@ class FoldTrainer:
         if is_main():
             with atomic_path(path) as tmp:
                 torch.save(state, tmp)
+        barrier()  # written, for every rank
 
     def load(self, path: Path) -> bool:
         """Resume from `path` when it was written by a run of the same config."""
