@@ -144,6 +144,17 @@ def create_backbone(name: str, in_chans: int, pretrained: bool = False,
     return timm.create_model(name, pretrained=False, **kwargs)
 
 
+def norm_mel_bins(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """PANNs' bn0: each mel bin of x (batch, channels, frames, mel_bins) normalised over
+    batch, frames and channels, by a BatchNorm1d over (batch, mel_bins, frames * channels).
+    Not a BatchNorm2d over `x.transpose(1, 3)`: with one channel that tensor looks
+    channels-last, and torch's CPU BatchNorm2d backward then returns wrong weight and bias
+    gradients whenever the incoming gradient has the other layout."""
+    b, c, t, m = x.shape
+    y = bn(x.permute(0, 3, 2, 1).reshape(b, m, t * c))
+    return y.reshape(b, m, t, c).permute(0, 3, 2, 1)
+
+
 def mix(x: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     """Mixup of a batch with its permutation, one weight per example."""
     lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x)
@@ -160,7 +171,7 @@ class SedModel(nn.Module):
                  spec_augment: dict | None = None) -> None:
         super().__init__()
         self.features = Features(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax, channels)
-        self.bn0 = nn.BatchNorm2d(mel_bins)  # per-mel-bin normalisation of the input
+        self.bn0 = nn.BatchNorm1d(mel_bins)  # per-mel-bin normalisation (norm_mel_bins)
         self.spec_augment = SpecAugmentation(**spec_augment) if spec_augment else None
         self.backbone = create_backbone(backbone, len(channels), pretrained, pretrained_path)
         self.head = SedHead(self.backbone.num_features, n_classes, head_hidden, dropout, pooling)
@@ -172,7 +183,7 @@ class SedModel(nn.Module):
         = (permutation, weights) mixes the batch at the log-mel stage."""
         x = self.features(wave)  # (B, C, T, M)
         frames = x.shape[2]
-        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
+        x = norm_mel_bins(self.bn0, x)
         if mixup is not None:
             x = mix(x, *mixup)
         if self.training and self.spec_augment is not None:

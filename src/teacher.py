@@ -293,8 +293,8 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
     from atomic import write_json
     from datasets import multi_hot
     from engine import save_checkpoint
-    from oof import run_dir, save_fold_part
-    from train import score_timelines
+    from oof import recording_rows, run_dir, save_fold_part
+    from train import score_recordings
 
     index = competition_map(cfg, comp)
     fill_cache(cfg, {"train": recordings["id"].tolist()})
@@ -303,17 +303,18 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
         valid, train = recordings[recordings.fold == fold], recordings[recordings.fold != fold]
         y_valid = multi_hot(valid["labels"], len(comp.classes))
         if cfg.backbone == "birdnet":
-            timelines = [(k, teacher_probs(data[i]["logits"], index))
-                         for k, i in enumerate(valid["id"])]
+            timelines = [teacher_probs(data[i]["logits"], index) for i in valid["id"]]
         else:
             model = train_head(cfg, [data[i]["embeddings"] for i in train["id"]],
                                multi_hot(train["labels"], len(comp.classes)), cfg.seed + fold)
             with torch.inference_mode():
-                timelines = [(k, model(torch.from_numpy(data[i]["embeddings"][None].astype(
-                    np.float32)))["framewise_output"][0].numpy()) for k, i in enumerate(valid["id"])]
+                timelines = [model(torch.from_numpy(data[i]["embeddings"][None].astype(
+                    np.float32)))["framewise_output"][0].numpy() for i in valid["id"]]
             save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", model, epoch=cfg.epochs - 1,
                             classes=comp.classes, config=cfg.to_dict())
-        scores, preds, rows = score_timelines(cfg, comp, y_valid, timelines, 1 / cfg.teacher_hop)
+        results = {k: (t.max(axis=0), recording_rows(t, 1 / cfg.teacher_hop))
+                   for k, t in enumerate(timelines)}
+        scores, preds, rows = score_recordings(cfg, comp, y_valid, results)
         save_fold_part(cfg, fold, valid["id"].tolist(), preds, rows)
         write_json(run_dir(cfg) / f"scores_fold{fold}.json", scores)
         print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +37,8 @@ class Config(Base):
 '''
 
 
-def run(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "PYTHON": sys.executable}
+def run(*args: str, cwd: Path, **env_vars: str) -> str:
+    env = {**os.environ, "PYTHON": sys.executable, **env_vars}
     proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
@@ -128,3 +129,18 @@ def test_row_oof_and_row_level_blend(workdir):
     assert "OOF rows" in out and "smoothing" in out and "prior" in out
     report = json.loads((work / "submissions/rows.json").read_text())
     assert report["level"] == "rows" and "temporal" in report["postprocess"]
+
+
+def test_run_sh_spreads_the_folds_over_gpus(workdir, tmp_path):
+    """GPUS=0,1: one train.py per GPU (here two CPU processes side by side), one fold each,
+    then their OOF merged: the sequential run's OOF and scores."""
+    work, outputs = workdir
+    shutil.copytree(work / "input", tmp_path / "input")  # the demo and its audio cache
+    shutil.copy(work / "tiny.py", tmp_path)
+    out = run("bash", str(ROOT / "run.sh"), "tiny.py", cwd=tmp_path, GPUS="0,1")
+    assert "GPU 0: --fold 0 (log: models/tiny/train_gpu0.log)" in out
+    assert "GPU 1: --fold 1 (log: models/tiny/train_gpu1.log)" in out
+    assert "fold1 epoch 0" in (tmp_path / "models/tiny/train_gpu1.log").read_text()
+    assert np.allclose(np.load(tmp_path / "oof/tiny.npy"), np.load(work / "oof/tiny.npy"),
+                       atol=1e-5)
+    assert out.strip().splitlines()[-1] == outputs[0].strip().splitlines()[-1]

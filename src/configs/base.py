@@ -71,6 +71,7 @@ class Config:
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
     average_last: int = 0  # average the weights of the last N epochs (PSLA); 0 = best epoch
     checkpoint_every: int = 50  # optimizer steps between resumable checkpoints
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not per rank
     augment: dict = {}  # per clip in the loader workers: audiomentations transform name ->
     #                     keyword arguments (p included), e.g. {"PitchShift": {"p": 0.3}}
     batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
