@@ -72,7 +72,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     train_df = recordings.drop(valid_df.index)
     n_classes = len(comp.classes)
     _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device)
-    valid_set = RecordingWindows(valid_df.cache_path, cfg.sample_rate, cfg.duration, cfg.infer_hop)
+    valid_set = RecordingWindows.from_config(valid_df.cache_path, cfg)  # infer.py's windows
     y_valid = multi_hot(valid_df["labels"], n_classes)
 
     trainer = build_trainer(cfg, n_classes, len(loader), device)
