@@ -7,6 +7,7 @@ without reading it: a crop costs a seek, not a decode (README gives the measured
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -48,6 +49,42 @@ def open_cached(path: str | Path) -> np.ndarray:
 
 def to_float(ints: np.ndarray) -> np.ndarray:
     return np.asarray(ints, dtype=np.float32) / INT16_SCALE
+
+
+def stream_wave(path: str | Path, sample_rate: int, chunk: int = 1 << 18) -> Iterator[np.ndarray]:
+    """A recording as consecutive mono float32 pieces at `sample_rate` (about `chunk` samples of
+    the source each), so that an hour-long file never sits whole in memory.
+
+    A cached .npy is read with plain file reads (a memory map would keep every page it touched
+    resident); a file libsndfile reads is decoded block by block through soxr's streaming
+    resampler, the same filter `decode` uses; anything else is decoded whole by `decode`.
+    """
+    if str(path).endswith(".npy"):
+        ints = open_cached(path)
+        with open(path, "rb") as f:
+            f.seek(ints.offset)
+            for _ in range(0, len(ints), chunk):
+                yield to_float(np.fromfile(f, dtype=ints.dtype, count=chunk))
+        return
+    try:
+        source = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError):
+        wave = decode(path, sample_rate)
+        for start in range(0, len(wave), chunk):
+            yield wave[start:start + chunk]
+        return
+    with source:
+        resampler = (soxr.ResampleStream(source.samplerate, sample_rate, 1, dtype="float32",
+                                         quality="HQ") if source.samplerate != sample_rate else None)
+        while True:
+            data = source.read(chunk, dtype="float32", always_2d=True)
+            last = len(data) < chunk
+            piece = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+            if resampler is not None:
+                piece = resampler.resample_chunk(np.ascontiguousarray(piece), last=last)
+            yield np.nan_to_num(piece, nan=0.0, posinf=0.0, neginf=0.0)
+            if last:
+                return
 
 
 def load_wave(path: str | Path, sample_rate: int) -> np.ndarray:

@@ -4,6 +4,8 @@
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
     python src/bench.py cv EXP ...  # CV (top-1, LWLRAP, window AUC) and CPU-minutes per fold
     python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
+    python src/bench.py infer EXP [--backend torch|onnx|openvino]
+                                    # inference audio s/s: end to end, forward only, seed loop
 """
 from __future__ import annotations
 
@@ -189,19 +191,209 @@ def bench_cv(experiments: list[str]) -> None:
     print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
 
 
-BENCHES = {"io": bench_io, "train": bench_train, "teacher": bench_teacher}
+def best_rate(audio_s: float, fn, repeats: int) -> float:
+    """Audio seconds per wall second of the fastest of `repeats` runs of `fn` (the machine is
+    shared: the fastest run is the one least disturbed)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return audio_s / min(times)
+
+
+def seed_loop(cfg, models, rows, n_classes: int) -> np.ndarray:
+    """The seed notebook's inference: each file decoded in the main process, cut into windows,
+    each window one model call (batch of 1), models one after another each computing its own
+    log-mel, and a Python loop over classes to score the rows."""
+    import torch
+
+    window = int((cfg.infer_duration or cfg.duration) * cfg.sample_rate)
+    fps = cfg.sample_rate / cfg.hop_length
+    scores = np.zeros((len(rows), n_classes), dtype=np.float32)
+    for audio_id, group in rows.groupby("audio_id", sort=False):
+        wave = decode(group["path"].iloc[0], cfg.sample_rate)
+        n_windows = max(1, -(-len(wave) // window))
+        wave = np.pad(wave, (0, n_windows * window - len(wave)))
+        for model in models:
+            model_scores = np.zeros((len(group), scores.shape[1]), dtype=np.float32)
+            for w in range(n_windows):
+                with torch.no_grad():
+                    x = torch.from_numpy(wave[w * window:(w + 1) * window]).view(1, -1)
+                    frames = model(x)["framewise_output"][0].numpy()
+                t0 = w * window / cfg.sample_rate
+                for r, (a, b) in enumerate(zip(group["t_start"], group["t_end"])):
+                    lo = max(0, int(np.ceil((a - t0) * fps)))
+                    hi = len(frames) if np.isnan(b) else int(np.ceil((b - t0) * fps))
+                    for c in range(frames.shape[1]):
+                        if hi > lo:
+                            model_scores[r, c] = max(model_scores[r, c], frames[lo:hi, c].max())
+            scores[group.index] += model_scores / len(models)
+    return scores
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS, PSS) of a process and its children (loader workers), summed. The RSS sum counts
+    pages they share (torch's libraries) once per process: an upper bound; PSS splits shared
+    pages among every process mapping them, other users' included: a lower bound."""
+    pids, rss, pss = [pid], 0.0, 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith(("Rss:", "Pss:")):
+                    kb = int(line.split()[1]) / 1024
+                    rss, pss = (rss + kb, pss) if line.startswith("Rss:") else (rss, pss + kb)
+        except OSError:
+            pass
+    return rss, pss
+
+
+def one_hour_peak_mb(cfg, overrides: list[str], backend: str,
+                     minutes: int = 60) -> tuple[float, float, float]:
+    """Peak memory of infer.py's prediction path on one synthetic `minutes`-long 48 kHz FLAC
+    (5-s rows), in a fresh process: peak RSS and PSS sums over it and its loader workers
+    (sampled every 0.2 s), and its own peak RSS."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hour.flac"
+        rng = np.random.default_rng(0)
+        with sf.SoundFile(path, "w", 48000, 1, subtype="PCM_16") as f:
+            for _ in range(minutes):
+                f.write((rng.standard_normal(48000 * 60) * 0.05).astype(np.float32))
+        code = (f"import sys, resource; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                "from bench import predict_one_file\n"
+                f"predict_one_file({cfg.name!r}, {overrides!r}, {backend!r}, {str(path)!r}, "
+                f"{minutes * 60})\n"
+                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        peak = np.zeros(2)
+        while proc.poll() is None:
+            peak = np.maximum(peak, tree_memory_mb(proc.pid))
+            time.sleep(0.2)
+        out = proc.stdout.read()
+        if proc.returncode:
+            raise SystemExit(f"one-hour run failed ({proc.returncode})")
+        return peak[0], peak[1], float(out.strip().splitlines()[-1])
+
+
+def predict_one_file(exp: str, argv: list[str], backend: str, path: str, seconds: int) -> None:
+    import pandas as pd
+
+    from backends import load_backend
+    from datasets import RecordingWindows
+    from engine import resolve_device
+    from infer import predict_rows
+
+    cfg, _ = experiment_cli(__doc__, [exp] + argv)
+    device = resolve_device(cfg.device)
+    comp = competition_for(cfg)
+    rows = pd.DataFrame({"row_id": [f"h_{s}" for s in range(0, seconds, 5)], "audio_id": "h",
+                         "path": path, "t_start": np.arange(0, seconds, 5.0)})
+    rows["t_end"] = rows["t_start"] + 5
+    window = RecordingWindows.from_config([], cfg).window
+    predict_rows([cfg], load_backend(backend, [cfg], len(comp.classes), device, window), rows,
+                 device)
+
+
+def bench_infer(cfg, args) -> None:
+    """Audio seconds per wall second on the test set: infer.py's prediction path end to end
+    (loader workers decoding and resampling the source files, every fold, stitching, rows),
+    the backend's forward pass alone on the same windows already in memory, each CPU backend's
+    forward pass, and the seed notebook's loop on the same checkpoints; then peak memory on a
+    one-hour recording."""
+    import importlib.util
+
+    import torch
+
+    from backends import BACKENDS, load_backend, load_fold_models
+    from datasets import RecordingWindows
+    from engine import resolve_device
+    from infer import predict_rows, test_rows
+
+    comp = competition_for(cfg)
+    device = resolve_device(cfg.device)
+    rows = comp.test_rows()  # the source files, decoded and resampled as a Kaggle kernel must
+    audio_s = sum(sf.info(p).duration for p in rows.drop_duplicates("audio_id")["path"])
+    windows = RecordingWindows.from_config(rows.drop_duplicates("audio_id")["path"], cfg)
+    batches = [b.waves for b in windows if len(b.waves)]
+    cached = test_rows(cfg, comp)  # what run.sh infers from: prepare.py's int16 cache
+    n_windows = sum(len(b) for b in batches)
+    print(f"device={device} threads={torch.get_num_threads()} workers={cfg.num_workers} "
+          f"backbone={cfg.backbone} test_audio_s={audio_s:.0f} windows={n_windows} "
+          f"window={windows.window / cfg.sample_rate}s hop={windows.hop / cfg.sample_rate}s "
+          f"batch={cfg.infer_batch_size} repeats={args.repeats}")
+
+    def forward(backend):
+        return lambda: [backend(b) for b in batches]
+
+    names = [b for b in BACKENDS if b == "torch" or importlib.util.find_spec(
+        "onnxruntime" if b == "onnx" else b) is not None]
+    forward_rates = {}
+    for name in names:
+        try:
+            backend = load_backend(name, [cfg], len(comp.classes), device, windows.window)
+        except SystemExit as e:
+            print(f"{name}: skipped ({e})")
+            continue
+        forward_rates[name] = best_rate(audio_s, forward(backend), args.repeats)
+        if name == args.backend:
+            e2e = best_rate(audio_s, lambda: predict_rows([cfg], backend, rows, device),
+                            args.repeats)
+            e2e_cached = best_rate(audio_s, lambda: predict_rows([cfg], backend, cached, device),
+                                   args.repeats)
+    print("forward_only " + " ".join(f"{k}={v:.1f}" for k, v in forward_rates.items())
+          + " " + " ".join(f"{k}_vs_torch={v / forward_rates['torch']:.2f}"
+                           for k, v in forward_rates.items() if k != "torch"))
+    models = load_fold_models(cfg, len(comp.classes), torch.device("cpu"))
+    seed = best_rate(audio_s, lambda: seed_loop(cfg, models, rows.reset_index(drop=True),
+                                                len(comp.classes)), 1)
+    overrides = [x for o in args.override or [] for x in ("-o", o)]
+    rss, pss, main_rss = one_hour_peak_mb(cfg, overrides, args.backend)
+    print(f"one_hour_recording peak_mb: rss_sum={rss:.0f} pss_sum={pss:.0f} (main process and "
+          f"{cfg.num_workers} loader workers) main_rss={main_rss:.0f}")
+    forward = forward_rates[args.backend]
+    print(f"backend={args.backend} e2e_from_cache_audio_s_per_s={e2e_cached:.1f}")
+    print(f"e2e_audio_s_per_s={e2e:.1f} forward_only={forward:.1f} seed_loop={seed:.1f} "
+          f"e2e_vs_forward={e2e / forward:.2f} e2e_vs_seed={e2e / seed:.2f}")
+
+
+def no_arguments(parser) -> None:
+    pass
+
+
+def infer_arguments(parser) -> None:
+    from backends import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, default="torch",
+                        help="the backend of the end-to-end run")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the best counts")
+
+
+BENCHES = {"io": (bench_io, no_arguments), "train": (bench_train, no_arguments),
+           "infer": (bench_infer, infer_arguments), "teacher": (bench_teacher, no_arguments)}
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "cv":
+    if argv and argv[0] == "cv":  # several experiments
         if len(argv) < 2:
             raise SystemExit("usage: python src/bench.py cv EXP [EXP ...]")
         return bench_cv(argv[1:])
     if not argv or argv[0] not in BENCHES:
         raise SystemExit(f"usage: python src/bench.py {{{','.join([*BENCHES, 'cv'])}}} EXP")
-    cfg, _ = experiment_cli(__doc__, argv[1:])
-    BENCHES[argv[0]](cfg)
+    bench, add_arguments = BENCHES[argv[0]]
+    cfg, args = experiment_cli(__doc__, argv[1:], add_arguments)
+    if bench is bench_infer:
+        bench(cfg, args)
+    else:
+        bench(cfg)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,18 @@
-"""Sliding-window prediction shared by validation (train.py) and infer.py, and run helpers."""
+"""Streaming window prediction shared by validation (train.py) and infer.py, and run helpers."""
 from __future__ import annotations
 
-import math
 import os
 import random
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from atomic import atomic_path
+from timeline import Timeline
 
 
 def seed_everything(seed: int) -> None:
@@ -37,56 +37,80 @@ def autocast(device: torch.device, amp: str | None):
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
 
 
-def stitch(frames: np.ndarray, offsets: np.ndarray, n_frames: int) -> np.ndarray:
-    """Window outputs (windows, frames, classes) placed at their frame offsets on one timeline
-    of `n_frames`, overlaps reduced by max."""
-    timeline = np.zeros((n_frames, frames.shape[2]), dtype=np.float32)
-    for window, start in zip(frames, offsets):
-        stop = min(n_frames, start + len(window))
-        if stop > start:
-            np.maximum(timeline[start:stop], window[:stop - start], out=timeline[start:stop])
-    return timeline
+class Collect:
+    """A sink that keeps the whole timeline (validation, plots)."""
+
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+
+    def add(self, first: int, frames: np.ndarray) -> None:
+        self.parts.append(frames)
+
+    def result(self) -> np.ndarray:
+        return np.concatenate(self.parts)
 
 
-@torch.inference_mode()
-def predict_timelines(models: list[nn.Module], windows: Dataset, cfg, device: torch.device,
+def window_loader(windows, num_workers: int, device: torch.device) -> DataLoader:
+    """Loader workers decode and resample recordings while the main process runs models."""
+    workers = min(num_workers, len(windows.paths))
+    return DataLoader(windows, batch_size=None, num_workers=workers,
+                      pin_memory=device.type == "cuda", prefetch_factor=4 if workers else None,
+                      generator=torch.Generator())  # keeps torch's global RNG untouched
+
+
+def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callable,
+                   device: torch.device, desc: str = "predict",
+                   with_clip: bool = False) -> Iterator[tuple[int, list]]:
+    """For each recording of `windows` (a RecordingWindows), as soon as its last window has
+    run: `(index, [sink.result() for each group])`.
+
+    `backend(waves)` gives (framewise, clipwise) per group (an experiment's fold mean); group
+    g's outputs are stitched onto its recording's timeline at `cfgs[g].hop_length` samples a
+    frame, reduced where windows overlap by `cfgs[g].infer_reduce`, and handed stretch by
+    stretch to `make_sink(index, g)` (`.add(first_frame, frames)`, `.result()`). With
+    `with_clip`, each window's clipwise output follows its framewise output as channels
+    C..2C-1 over the window's frames.
+
+    A window owns the frames whose time lies inside it: the model's last frame, centred on
+    the window's end, is the next window's first, so a clip score never leaks into the next
+    row, and a recording of n samples has ceil(n / hop_length) frames.
+    """
+    n_passes = 1 + len(windows.shifts)
+    open_: dict[int, list] = {}
+    for batch in tqdm(window_loader(windows, cfgs[0].num_workers, device), desc=desc,
+                      leave=False, dynamic_ncols=True):
+        outputs = backend(batch.waves) if len(batch.waves) else []
+        for r in dict.fromkeys(batch.recordings.tolist()):
+            sel = batch.recordings == r
+            if r not in open_:
+                open_[r] = [(Timeline(2 * clip.shape[1] if with_clip else clip.shape[1],
+                                      n_passes, cfg.infer_reduce), make_sink(r, g))
+                            for g, ((_, clip), cfg) in enumerate(zip(outputs, cfgs))]
+            for (timeline, sink), (frame, clip), cfg in zip(open_[r], outputs, cfgs):
+                hop = cfg.hop_length
+                x = frame[sel, :-(-windows.window // hop)]  # frames inside the window
+                if with_clip:
+                    x = np.concatenate([x, np.broadcast_to(clip[sel][:, None], x.shape)], axis=2)
+                offsets = (batch.starts[sel] + hop // 2) // hop
+                timeline.add(x, offsets, batch.passes[sel])
+                sink.add(*timeline.flush(int(offsets[-1])))  # later windows start after it
+        for r, n_samples in batch.ends:
+            states = open_.pop(r)
+            for (timeline, sink), cfg in zip(states, cfgs):
+                sink.add(*timeline.flush(-(-n_samples // cfg.hop_length)))
+            yield r, [sink.result() for _, sink in states]
+
+
+def predict_timelines(models: list[nn.Module], windows, cfg, device: torch.device,
                       desc: str = "predict") -> Iterator[tuple[int, list[np.ndarray]]]:
-    """For each recording of `windows` (a RecordingWindows), its framewise probabilities on the
-    recording's timeline, one (frames, classes) array per model.
+    """For each recording of `windows`, its framewise probabilities on the recording's
+    timeline, one (frames, classes) array per model."""
+    from backends import TorchBackend
 
-    Every model sees each batch of windows while it is in memory; recordings are decoded by
-    loader workers while the models run.
-    """
-    for model in models:
-        model.eval()
-    loader = DataLoader(windows, batch_size=None, shuffle=False, num_workers=cfg.num_workers,
-                        pin_memory=device.type == "cuda", generator=torch.Generator())
-    hop, frame_hop = windows.hop, cfg.hop_length
-    for batch, n_samples, index in tqdm(loader, desc=desc, leave=False, dynamic_ncols=True):
-        n_frames = int(n_samples) // frame_hop + 1
-        offsets = np.arange(len(batch)) * hop // frame_hop
-        outputs = [[] for _ in models]
-        for chunk in batch.split(cfg.batch_size * 2):
-            chunk = chunk.to(device, non_blocking=True)
-            with autocast(device, cfg.amp):
-                for out, model in zip(outputs, models):
-                    out.append(model(chunk)["framewise_output"].float().cpu().numpy())
-        yield int(index), [stitch(np.concatenate(out), offsets, n_frames) for out in outputs]
-
-
-def rows_max(timeline: np.ndarray, fps: float, t_start: np.ndarray,
-             t_end: np.ndarray) -> np.ndarray:
-    """Max score per class inside each [t_start, t_end) interval (t_end NaN = to the end).
-
-    Frame i covers time i / fps. A row beyond the end of the audio scores 0.
-    """
-    out = np.zeros((len(t_start), timeline.shape[1]), dtype=np.float32)
-    for r, (a, b) in enumerate(zip(t_start, t_end)):
-        lo = int(math.ceil(a * fps - 1e-6))
-        hi = len(timeline) if np.isnan(b) else min(len(timeline), int(math.ceil(b * fps - 1e-6)))
-        if hi > lo:
-            out[r] = timeline[lo:hi].max(axis=0)
-    return out
+    backend = TorchBackend([[m] for m in models], device, cfg.amp,
+                           channels_last=device.type == "cuda")  # as train.py builds them
+    yield from predict_stream(backend, windows, [cfg] * len(models), lambda r, g: Collect(),
+                              device, desc)
 
 
 def save_checkpoint(path, model: nn.Module, **info) -> None:

@@ -1,84 +1,117 @@
 """Predict the test set with every trained fold and write the submission.
 
-    python src/infer.py EXP [--audio-dir DIR] [--out PATH] [-o field=value ...]
+    python src/infer.py EXP [--also EXP2 ...] [--backend torch|onnx|openvino]
+                        [--audio-dir DIR] [--out PATH] [-o field=value ...]
 
-Each recording is cut into windows, every fold model scores each batch of windows, the
-framewise outputs are stitched onto the recording's timeline, each submission row takes the
-max inside its time span, and the folds are averaged.
+Each recording is cut into windows of `infer_duration` s every `infer_hop` s (plus the passes
+of time-shift TTA), decoded and resampled by loader workers; windows of consecutive recordings
+share batches. Every fold model, and every experiment named with --also, scores each batch
+while it is in memory; the fold-mean framewise outputs are stitched onto the recording's
+timeline and each submission row takes their max (or mean) inside its time span, optionally
+blended with the clipwise scores of the windows covering it. Each experiment gets its own
+submission and test scores (blend them with ensemble.py). `--backend onnx|openvino` runs the
+files `python src/export.py EXP` wrote.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from atomic import write_csv
+from backends import BACKENDS, load_backend
 from competitions import competition_for
-from configs import experiment_cli
+from configs import experiment_cli, load_config, parse_overrides
 from datasets import RecordingWindows, cached_path
-from engine import predict_timelines, resolve_device, rows_max
-from models import build_model
-from oof import run_dir, save_test
+from engine import predict_stream, resolve_device
+from oof import save_test
+from timeline import RowReducer, row_frames
+
+# what experiments scored in one pass must share: they see the same windows
+SHARED = ("competition", "data_dir", "test_dir", "sample_rate", "infer_duration", "infer_hop",
+          "infer_tta_shifts", "infer_batch_size")
 
 
-def load_fold_models(cfg, n_classes: int, device: torch.device) -> list[torch.nn.Module]:
-    pattern = r"full\.pt" if cfg.full_fit else r"fold\d+\.pt"  # not the resume states
-    paths = sorted(p for p in run_dir(cfg).glob("*.pt") if re.fullmatch(pattern, p.name))
-    if not paths:
-        raise SystemExit(f"no checkpoints in {run_dir(cfg)}: run `python src/train.py {cfg.name}`")
-    models = []
-    for path in paths:
-        model = build_model(cfg, n_classes, weights=False)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
-        models.append(model.to(device))
-    print(f"{cfg.name}: {len(models)} {'full-fit' if cfg.full_fit else 'fold'} model(s) from "
-          f"{run_dir(cfg)}")
-    return models
+def check_shared(cfgs: Sequence) -> None:
+    for cfg in cfgs[1:]:
+        differ = [k for k in SHARED if getattr(cfg, k) != getattr(cfgs[0], k)]
+        if cfg.infer_duration is None and cfgs[0].infer_duration is None:
+            differ += ["duration"] if cfg.duration != cfgs[0].duration else []
+        if differ:
+            raise SystemExit(f"{cfg.name} and {cfgs[0].name} differ in {differ}: infer them "
+                             "separately")
 
 
-def predict_rows(cfg, comp, models, rows, device) -> np.ndarray:
-    """(rows, classes) scores averaged over the models."""
+def test_rows(cfg, comp, audio_dir: str | None = None) -> pd.DataFrame:
+    """The submission's rows; audio from the cache prepare.py made where it has the file,
+    unless `audio_dir` is given."""
+    rows = comp.test_rows(audio_dir).reset_index(drop=True)
+    if not audio_dir:
+        cached = [cached_path(cfg, "test", a) for a in rows["audio_id"]]
+        rows["path"] = [str(c) if c.exists() else p for c, p in zip(cached, rows["path"])]
+    return rows
+
+
+def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.device
+                 ) -> list[np.ndarray]:
+    """(rows, classes) scores of each experiment of `cfgs` (all held by `backend`)."""
     audio = rows.drop_duplicates("audio_id")[["audio_id", "path"]].reset_index(drop=True)
-    windows = RecordingWindows(audio["path"].tolist(), cfg.sample_rate, cfg.duration, cfg.infer_hop)
-    row_index = {a: np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]}
-    scores = np.zeros((len(rows), len(comp.classes)), dtype=np.float32)
-    fps = cfg.sample_rate / cfg.hop_length
-    for i, timelines in predict_timelines(models, windows, cfg, device, "infer"):
-        idx = row_index[audio["audio_id"][i]]
-        t0, t1 = rows["t_start"].to_numpy()[idx], rows["t_end"].to_numpy()[idx]
-        scores[idx] = np.mean([rows_max(t, fps, t0, t1) for t in timelines], axis=0)
+    windows = RecordingWindows.from_config(audio["path"].tolist(), cfgs[0])
+    row_index = [np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]]
+    t_start, t_end = rows["t_start"].to_numpy(float), rows["t_end"].to_numpy(float)
+    blends = [cfg.infer_clip_blend for cfg in cfgs]
+
+    def sink(r: int, g: int) -> RowReducer:
+        idx = row_index[r]
+        fps = cfgs[g].sample_rate / cfgs[g].hop_length
+        return RowReducer(*row_frames(t_start[idx], t_end[idx], fps), cfgs[g].infer_reduce)
+
+    scores: list[np.ndarray | None] = [None] * len(cfgs)
+    for r, results in predict_stream(backend, windows, cfgs, sink, device, "infer",
+                                     with_clip=any(blends)):
+        for g, (result, w) in enumerate(zip(results, blends)):
+            if any(blends):
+                frame, clip = np.split(result, 2, axis=1)
+                result = (1 - w) * frame + w * clip
+            if scores[g] is None:
+                scores[g] = np.zeros((len(rows), result.shape[1]), dtype=np.float32)
+            scores[g][row_index[r]] = result
     return scores
 
 
 def main(argv: list[str] | None = None) -> None:
     def add_arguments(parser):
+        parser.add_argument("--also", nargs="+", default=[], metavar="EXP",
+                            help="more experiments scored on the same windows in the same pass")
+        parser.add_argument("--backend", choices=BACKENDS, default="torch")
         parser.add_argument("--audio-dir", help="read test audio from here instead of the cache")
         parser.add_argument("--out", help="submission path (default submissions/EXP.csv)")
 
     cfg, args = experiment_cli(__doc__, argv, add_arguments)
+    cfgs = [cfg] + [load_config(name, parse_overrides(args.override)) for name in args.also]
+    check_shared(cfgs)
     comp = competition_for(cfg)
     device = resolve_device(cfg.device)
 
-    rows = comp.test_rows(args.audio_dir).reset_index(drop=True)
-    if not args.audio_dir:  # the cache prepare.py made, where it has the file
-        cached = [cached_path(cfg, "test", a) for a in rows["audio_id"]]
-        rows["path"] = [str(c) if c.exists() else p for c, p in zip(cached, rows["path"])]
+    rows = test_rows(cfg, comp, args.audio_dir)
     if cfg.backbone in ("birdnet", "birdnet_head"):  # the optional teacher (teacher.py)
         import teacher
 
-        scores = teacher.predict_rows(cfg, comp, rows)
+        predictions = [teacher.predict_rows(cfg, comp, rows)]
     else:
-        models = load_fold_models(cfg, len(comp.classes), device)
-        scores = predict_rows(cfg, comp, models, rows, device)
-
-    sub = comp.make_submission(rows["row_id"].tolist(), scores)
-    out = Path(args.out or f"submissions/{cfg.name}.csv")
-    write_csv(out, sub)
-    save_test(cfg.name, rows["row_id"].tolist(), comp.classes, scores, rows["audio_id"].tolist(),
-              rows["t_start"].to_numpy())
-    print(f"submission: {out} ({len(sub)} rows)")
+        window = RecordingWindows.from_config([], cfg).window
+        backend = load_backend(args.backend, cfgs, len(comp.classes), device, window)
+        predictions = predict_rows(cfgs, backend, rows, device)
+    for c, scores in zip(cfgs, predictions):
+        sub = comp.make_submission(rows["row_id"].tolist(), scores)
+        out = Path(args.out if args.out and c is cfg else f"submissions/{c.name}.csv")
+        write_csv(out, sub)
+        save_test(c.name, rows["row_id"].tolist(), comp.classes, scores,
+                  rows["audio_id"].tolist(), rows["t_start"].to_numpy())
+        print(f"submission: {out} ({len(sub)} rows)")
 
 
 if __name__ == "__main__":

@@ -171,6 +171,9 @@ class SedModel(nn.Module):
                  spec_augment: dict | None = None) -> None:
         super().__init__()
         self.features = Features(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax, channels)
+        # models with equal specs compute the same fixed front end: an ensemble runs it once
+        self.front_end_spec = ("sed", sample_rate, n_fft, hop_length, mel_bins, fmin, fmax,
+                               tuple(channels))
         self.bn0 = nn.BatchNorm1d(mel_bins)  # per-mel-bin normalisation (norm_mel_bins)
         self.spec_augment = SpecAugmentation(**spec_augment) if spec_augment else None
         self.backbone = create_backbone(backbone, len(channels), pretrained, pretrained_path)
@@ -181,7 +184,15 @@ class SedModel(nn.Module):
         """(batch, samples) -> clipwise_output (batch, classes) and framewise_output
         (batch, frames, classes), one frame per STFT hop, both probabilities. `mixup`
         = (permutation, weights) mixes the batch at the log-mel stage."""
-        x = self.features(wave)  # (B, C, T, M)
+        return self.from_front_end(self.front_end(wave), mixup)
+
+    def front_end(self, wave: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) -> the fixed (untrained) features (batch, channels, frames, mels)."""
+        return self.features(wave)
+
+    def from_front_end(self, x: torch.Tensor,
+                       mixup: tuple[torch.Tensor, torch.Tensor] | None = None
+                       ) -> dict[str, torch.Tensor]:
         frames = x.shape[2]
         x = norm_mel_bins(self.bn0, x)
         if mixup is not None:

@@ -99,6 +99,7 @@ class _Cnn14Base(nn.Module):
         self.logmel_extractor = LogmelFilterBank(
             sr=sample_rate, n_fft=n_fft, n_mels=mel_bins, fmin=fmin, fmax=fmax or sample_rate / 2,
             ref=1.0, amin=1e-10, top_db=None, freeze_parameters=True)
+        self.front_end_spec = ("panns", sample_rate, n_fft, hop_length, mel_bins, fmin, fmax)
         self.bn0 = nn.BatchNorm1d(mel_bins)  # over each mel bin: norm_mel_bins
         self.spec_augment: nn.Module | None = None  # set by build_panns; holds no weights
         for i, (c_in, c_out) in enumerate(pairwise(CHANNELS), start=1):
@@ -120,12 +121,23 @@ class _Cnn14Base(nn.Module):
         setattr(self, self.head_name, head)
         self.n_classes = n_classes
 
-    def _features(self, wave: torch.Tensor, mixup=None) -> tuple[torch.Tensor, int]:
-        """(batch, samples) -> CNN features (batch, 2048, steps) and the STFT frame count.
-        The log-mel stays fp32: under fp16 autocast the power spectrum underflows to -inf dB.
-        `mixup` = (permutation, weights) mixes the batch at the log-mel stage, as PANNs did."""
+    def front_end(self, wave: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) -> log-mel (batch, 1, frames, mel), the fixed part an ensemble of
+        models with equal `front_end_spec` computes once. It stays fp32: under fp16 autocast the
+        power spectrum underflows to -inf dB."""
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            x = self.logmel_extractor(self.spectrogram_extractor(wave.float()))  # (B, 1, T, mel)
+            return self.logmel_extractor(self.spectrogram_extractor(wave.float()))
+
+    def forward(self, wave: torch.Tensor, mixup=None) -> dict[str, torch.Tensor]:
+        return self.from_front_end(self.front_end(wave), mixup)
+
+    def from_front_end(self, x: torch.Tensor, mixup=None) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def _features(self, x: torch.Tensor, mixup=None) -> tuple[torch.Tensor, int]:
+        """Log-mel (batch, 1, frames, mel) -> CNN features (batch, 2048, steps) and the STFT
+        frame count. `mixup` = (permutation, weights) mixes the batch at the log-mel stage, as
+        PANNs did."""
         frames = x.shape[2]
         x = norm_mel_bins(self.bn0, x)
         if mixup is not None:
@@ -162,8 +174,8 @@ class Cnn14(_Cnn14Base):
     def _new_head(self, n_classes: int) -> nn.Module:
         return _uninit(nn.Linear, 2048, n_classes, bias=True)
 
-    def forward(self, wave: torch.Tensor, mixup=None) -> dict[str, torch.Tensor]:
-        x, frames = self._features(wave, mixup)
+    def from_front_end(self, x: torch.Tensor, mixup=None) -> dict[str, torch.Tensor]:
+        x, frames = self._features(x, mixup)
         clip = x.amax(dim=2) + x.mean(dim=2)
         clip = F.dropout(clip, self.head_dropout, self.training)
         clip = F.dropout(F.relu(self.fc1(clip)), self.head_dropout, self.training)
@@ -182,8 +194,8 @@ class Cnn14DecisionLevelAtt(_Cnn14Base):
     def _new_head(self, n_classes: int) -> nn.Module:
         return AttBlock(2048, n_classes)
 
-    def forward(self, wave: torch.Tensor, mixup=None) -> dict[str, torch.Tensor]:
-        x, frames = self._features(wave, mixup)
+    def from_front_end(self, x: torch.Tensor, mixup=None) -> dict[str, torch.Tensor]:
+        x, frames = self._features(x, mixup)
         clipwise, steps = self.att_block(self._step_features(x).transpose(1, 2))
         return {"clipwise_output": clipwise, "framewise_output": self._to_frames(steps, frames)}
 

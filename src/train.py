@@ -36,8 +36,7 @@ def validate(cfg, comp, model, valid_df, y_valid,
     """Whole validation recordings through the model in sliding windows, then scored. Under
     torchrun each rank predicts its share of the recordings and every rank scores them all."""
     mine = shard(len(valid_df))
-    windows = RecordingWindows(valid_df.cache_path.iloc[mine], cfg.sample_rate, cfg.duration,
-                               cfg.infer_hop)
+    windows = RecordingWindows.from_config(valid_df.cache_path.iloc[mine], cfg)  # as infer.py
     fps = cfg.sample_rate / cfg.hop_length
     part = {mine[i]: (timeline.max(axis=0), recording_rows(timeline, fps))
             for i, (timeline,) in predict_timelines([model], windows, cfg, device, "valid")}

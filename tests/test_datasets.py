@@ -5,8 +5,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from audio import decode, open_cached, save_cached, to_float
-from datasets import (EpochSampler, RecordingWindows, SedDataset, choose_crop,
-                      class_balanced_weights, make_folds)
+from datasets import (EpochSampler, SedDataset, choose_crop, class_balanced_weights,
+                      make_folds)
 
 SR = 1000
 
@@ -94,17 +94,6 @@ def test_batches_do_not_depend_on_workers(cached):
     sampler.set_epoch(1)  # a new epoch draws new crops
     assert not torch.equal(batches[0], torch.cat([b["wave"] for b in DataLoader(
         ds, batch_size=4, sampler=sampler)]))
-
-
-def test_recording_windows_pad_and_cover(tmp_path):
-    save_cached(tmp_path / "r.npy", np.full(2700, 0.5, dtype=np.float32))
-    save_cached(tmp_path / "short.npy", np.full(300, 0.5, dtype=np.float32))
-    ds = RecordingWindows([str(tmp_path / "r.npy"), str(tmp_path / "short.npy")], SR, 1.0, 0.5)
-    windows, n, _ = ds[0]
-    assert windows.shape == (5, 1000) and n == 2700  # starts 0, 500, ..., 2000
-    assert windows[4, 699] > 0.49 and windows[4, 700:].abs().max() == 0
-    windows, n, _ = ds[1]
-    assert windows.shape == (1, 1000) and windows[0, 299] > 0.49 and windows[0, 300] == 0
 
 
 def test_folds_group_recordings_and_stratify():

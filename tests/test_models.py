@@ -1,9 +1,7 @@
-import numpy as np
 import pytest
 import timm
 import torch
 
-from engine import rows_max, stitch
 from models import SedModel, create_backbone
 
 TINY = dict(sample_rate=16000, n_fft=512, hop_length=160, mel_bins=32, fmin=50,
@@ -66,22 +64,3 @@ def test_pretrained_that_cannot_be_had_raises(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(RuntimeError, match="pretrained_path"):
         create_backbone("resnet10t", 1, pretrained=True)
-
-
-def test_event_at_known_time_lands_in_its_rows():
-    fps = 10.0  # frames per second
-    window_frames, hop_frames = 30, 20
-    frames = np.zeros((3, window_frames, 2), dtype=np.float32)
-    frames[1, 15:20, 0] = 0.9  # window 1 starts at 2 s: event at 3.5-4.0 s
-    frames[2, 5:10, 1] = 0.7  # window 2 starts at 4 s: event at 4.5-5.0 s
-    frames[0, 20:25, 1] = 0.2  # 2.0-2.5 s, also covered by window 1 (zeros): max wins
-    timeline = stitch(frames, np.arange(3) * hop_frames, n_frames=65)
-    assert timeline.shape == (65, 2)
-    starts = np.array([0.0, 2.5, 5.0])
-    rows = rows_max(timeline, fps, starts, starts + 2.5)
-    assert rows[:, 0].tolist() == pytest.approx([0.0, 0.9, 0.0])
-    assert rows[:, 1].tolist() == pytest.approx([0.2, 0.7, 0.0])
-    beyond = rows_max(timeline, fps, np.array([7.0, 10.0]), np.array([9.0, 12.0]))  # 6.5 s long
-    assert beyond.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # rows past the audio's end score 0
-    whole = rows_max(timeline, fps, np.array([0.0]), np.array([np.nan]))
-    assert whole[0].tolist() == pytest.approx([0.9, 0.7])

@@ -1,4 +1,5 @@
 """The whole pipeline as a user runs it: run.sh on a tiny demo competition, then ensemble.py."""
+import importlib.util
 import json
 import os
 import re
@@ -144,3 +145,35 @@ def test_run_sh_spreads_the_folds_over_gpus(workdir, tmp_path):
     assert np.allclose(np.load(tmp_path / "oof/tiny.npy"), np.load(work / "oof/tiny.npy"),
                        atol=1e-5)
     assert out.strip().splitlines()[-1] == outputs[0].strip().splitlines()[-1]
+
+
+def test_exported_onnx_matches_torch_and_one_pass_infers_two_experiments(workdir):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    work, _ = workdir
+
+    def scores(name):
+        return pd.read_csv(work / f"submissions/{name}.csv").iloc[:, 1:].to_numpy()
+
+    torch_tiny, torch_tiny2 = scores("tiny"), scores("tiny2")
+    out = run(sys.executable, str(ROOT / "src/export.py"), "tiny.py", cwd=work)
+    assert "onnx_max_abs_diff=" in out and (work / "models/tiny/ensemble.onnx").exists()
+    run(sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--backend", "onnx",
+        "--out", "submissions/tiny_onnx.csv", cwd=work)
+    assert np.abs(scores("tiny_onnx") - torch_tiny).max() < 1e-4
+    if importlib.util.find_spec("openvino") is not None:
+        run(sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--backend", "openvino",
+            "--out", "submissions/tiny_openvino.csv", cwd=work)
+        assert np.abs(scores("tiny_openvino") - torch_tiny).max() < 1e-4
+
+    run(sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--also", "tiny2.py",
+        "--out", "submissions/tiny_pair.csv", cwd=work)
+    assert np.abs(scores("tiny_pair") - torch_tiny).max() < 1e-6
+    assert np.abs(scores("tiny2") - torch_tiny2).max() < 1e-6
+
+    fold0 = work / "models/tiny/fold0.pt"  # retrained after the export: refused, not stale
+    newer = (work / "models/tiny/ensemble.onnx").stat().st_mtime + 1
+    os.utime(fold0, (newer, newer))
+    proc = subprocess.run([sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--backend",
+                           "onnx"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode != 0 and "older than the checkpoints" in proc.stderr

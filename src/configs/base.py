@@ -19,8 +19,7 @@ class Config:
     solution_csv: str | None = None  # true test labels, when known (the demo), for a test score
     cache_dir: str | None = None  # resampled int16 audio + folds; default input/cache/<data>-<sr>
     sample_rate: int = 32000
-    duration: float = 10.0  # seconds per training crop (and per inference window)
-    infer_hop: float | None = None  # seconds between inference windows; None = duration
+    duration: float = 10.0  # seconds per training crop
     crops_per_file: int = 1  # training crops drawn from each recording per epoch
     crop_pick: int = 1  # draw k candidate crops, keep the loudest (finds calls in weak labels)
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
@@ -79,6 +78,14 @@ class Config:
     valid_every: int = 1  # validate every N epochs (and after the last): long files are slow
     metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
     threshold: float = 0.5  # probability threshold of the F1 meter
+    # --- inference ------------------------------------------------------------------
+    infer_duration: float | None = None  # seconds per inference window; None = duration
+    infer_hop: float | None = None  # seconds between inference windows; None = infer window
+    infer_batch_size: int = 32  # windows per model call (windows of several files share one)
+    infer_reduce: str = "max"  # max or mean: where windows overlap, and over each row's frames
+    infer_clip_blend: float = 0.0  # row score = (1 - w) framewise + w clipwise (w = this)
+    infer_tta_shifts: tuple[float, ...] = ()  # time-shift TTA: extra passes of windows starting
+    #                                           this many seconds earlier, averaged in
     # --- run ------------------------------------------------------------------------
     seed: int = 42
     device: str = "auto"  # auto = cuda when available, else cpu
