@@ -99,7 +99,7 @@ class Oof:
 def recording_rows(timeline: np.ndarray, fps: float) -> np.ndarray:
     """(rows, classes): max of a recording's timeline in each ROW_SECONDS row covering it, the
     last one possibly past its end (as the soundscape formats' test rows)."""
-    from engine import rows_max  # torch: only training needs it
+    from timeline import rows_max
 
     seconds = max(len(timeline) - 1, 1) / fps
     n = max(1, int(np.ceil(seconds / ROW_SECONDS - 1e-6)))

@@ -324,7 +324,7 @@ def predict_rows(cfg, comp, rows) -> np.ndarray:
     """Test rows scored by a teacher experiment (infer.py): the zero-shot teacher, or the mean
     of the fold EmbeddingHeads, max over the windows inside each row. Test audio missing from
     the teacher cache (e.g. `--audio-dir`) is run through BirdNET on the spot."""
-    from engine import rows_max
+    from timeline import rows_max
     from oof import run_dir
 
     index = competition_map(cfg, comp)
