@@ -15,7 +15,7 @@ whole file) every row of the recording gets it, and the row is marked `weak`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,14 @@ class Oof:
     audio: list[str] | None = None  # row OOF only: each row's recording,
     t_start: np.ndarray | None = None  # its start (s)
     weak: np.ndarray | None = None  # and whether its targets are a weak (whole-file) label
+
+    def take(self, index: np.ndarray) -> "Oof":
+        """The same OOF restricted to, or reordered by, `index` (positions or a boolean mask)."""
+        index = np.arange(len(self.ids))[index]
+        rows = {k: None if getattr(self, k) is None else np.asarray(getattr(self, k))[index]
+                for k in ("audio", "t_start", "weak")}
+        return replace(self, ids=[self.ids[i] for i in index], folds=self.folds[index],
+                       targets=self.targets[index], preds=self.preds[index], **rows)
 
     def save(self, out_dir: Path = OOF_DIR) -> Path:
         out_dir = Path(out_dir)
