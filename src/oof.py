@@ -88,7 +88,6 @@ class Oof:
                    meta["classes"], meta["ids"], np.asarray(meta["folds"]), targets, preds,
                    meta["cv"], meta["fold_cv"])
 
-
     @classmethod
     def load_rows(cls, path: str | Path) -> "Oof":
         """The 5-s row OOF beside `oof/<exp>.npy` (`oof/<exp>.rows.npz`)."""
@@ -185,10 +184,10 @@ def merge_folds(cfg, competition, recordings) -> Oof:
         path = run_dir(cfg) / f"oof_fold{fold}.npz"
         if path.exists():
             with np.load(path) as z:
+                rows = (np.split(z["rows"], np.cumsum(z["row_counts"])[:-1]) if "rows" in z
+                        else [None] * len(z["ids"]))  # a fold saved before row OOF existed
                 parts.append(pd.DataFrame({"id": z["ids"].astype(str), "fold": fold,
-                                           "row": list(z["preds"]),
-                                           "rows": np.split(z["rows"],
-                                                            np.cumsum(z["row_counts"])[:-1])}))
+                                           "row": list(z["preds"]), "rows": rows}))
     if not parts:
         raise SystemExit(f"no trained fold of {cfg.name} in {run_dir(cfg)}")
     table = recordings[["id", "labels"]].merge(pd.concat(parts), on="id", how="inner")
@@ -200,7 +199,10 @@ def merge_folds(cfg, competition, recordings) -> Oof:
               table["id"].tolist(), table["fold"].to_numpy(), targets, preds,
               competition.score(targets, preds), fold_cv)
     oof.save()
-    save_rows(OOF_DIR / f"{cfg.name}.rows.npz", table, competition)
+    if table["rows"].isna().any():
+        print(f"{cfg.name}: no row OOF (some folds were trained before it was saved)")
+    else:
+        save_rows(OOF_DIR / f"{cfg.name}.rows.npz", table, competition)
     return oof
 
 
