@@ -30,8 +30,8 @@ from postprocess import (Temporal, Thresholds, best_threshold, describe_folds,  
 
 METHOD_HELP = """mean: equal weights. weighted (default): hill climbing on the OOF metric from the
 best input, so the blend's OOF CV is at least the best input's. rank: the same on per-class ranks
-(ranking metrics only). per-class: weights per class climbed on its average precision, kept only
-if their nested CV beats global weights."""
+of the scores (ranking metrics only). per-class: weights per class climbed on its average
+precision, kept only if their nested CV beats the global weights'."""
 
 
 def load_inputs(paths: list[str], rows: bool) -> list[Oof]:
