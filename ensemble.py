@@ -30,18 +30,25 @@ from postprocess import (Temporal, Thresholds, best_threshold, describe_folds,  
 
 METHOD_HELP = """mean: equal weights. weighted (default): hill climbing on the OOF metric from the
 best input, so the blend's OOF CV is at least the best input's. rank: the same on per-class ranks
-(ranking metrics only). per-class: weights per class climbed on its average precision, kept only
-if their nested CV beats global weights."""
+of the scores (ranking metrics only). per-class: weights per class climbed on its average
+precision, kept only if their nested CV beats the global weights'."""
 
 
 def load_inputs(paths: list[str], rows: bool) -> list[Oof]:
-    oofs = [Oof.load_rows(p) if rows else Oof.load(p) for p in paths]
-    for o in oofs if rows else []:
-        if o.weak.any():
-            raise SystemExit(f"{o.experiment}: {int(o.weak.sum())} of its {len(o.weak)} rows "
-                             "carry weak labels (the recording's labels on every row), which "
-                             "cannot judge row-level choices; drop --rows")
-    return align(oofs)
+    """Aligned OOFs; with `rows`, only the rows whose targets are time-resolved: a weak label
+    (the recording's labels on every row) cannot judge row-level choices."""
+    oofs = align([Oof.load_rows(p) if rows else Oof.load(p) for p in paths])
+    if not rows:
+        return oofs
+    strong = ~oofs[0].weak
+    if not strong.any():
+        raise SystemExit(f"{oofs[0].experiment}: every OOF row carries a weak label (the "
+                         "recording's labels on every row), which cannot judge row-level "
+                         "choices; drop --rows")
+    if not strong.all():
+        print(f"--rows: {int(strong.sum())} of {len(strong)} rows have time-resolved targets; "
+              "the weak-label rows are left out")
+    return [o.take(strong) for o in oofs]
 
 
 class Table:

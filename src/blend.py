@@ -26,6 +26,7 @@ def align(oofs: list[Oof]) -> list[Oof]:
         if len(set(o.ids)) != len(o.ids):
             raise SystemExit(f"{o.experiment}: duplicate OOF ids; its OOF files are corrupt")
     index = {rid: i for i, rid in enumerate(ref.ids)}
+    aligned = [ref]
     for o in oofs[1:]:
         name = f"{o.experiment} vs {ref.experiment}"
         if o.competition != ref.competition:
@@ -39,19 +40,15 @@ def align(oofs: list[Oof]) -> list[Oof]:
             extra, missing = set(o.ids) - set(index), set(ref.ids) - set(o.ids)
             raise SystemExit(f"{name}: OOF rows differ ({len(extra)} extra, {len(missing)} "
                              "missing); train the same folds on the same data")
-        order = np.argsort([index[rid] for rid in o.ids])
-        o.ids = [o.ids[i] for i in order]
-        o.folds, o.targets, o.preds = o.folds[order], o.targets[order], o.preds[order]
-        for field in ("audio", "t_start", "weak"):
-            if getattr(o, field) is not None:
-                setattr(o, field, np.asarray(getattr(o, field))[order])
+        o = o.take(np.argsort([index[rid] for rid in o.ids]))
+        aligned.append(o)
         if not np.array_equal(o.folds, ref.folds):
             moved = int(np.sum(o.folds != ref.folds))
             raise SystemExit(f"{name}: fold assignments differ for {moved} rows; blend "
                              "experiments sharing n_folds and seed")
         if not np.array_equal(o.targets, ref.targets):
             raise SystemExit(f"{name}: targets differ for the same ids")
-    return oofs
+    return aligned
 
 
 def fold_scores(score: Score, y: np.ndarray, p: np.ndarray, folds: np.ndarray) -> list[float]:

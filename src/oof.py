@@ -15,7 +15,7 @@ whole file) every row of the recording gets it, and the row is marked `weak`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,14 @@ class Oof:
     t_start: np.ndarray | None = None  # its start (s)
     weak: np.ndarray | None = None  # and whether its targets are a weak (whole-file) label
 
+    def take(self, index: np.ndarray) -> "Oof":
+        """The same OOF restricted to, or reordered by, `index` (positions or a boolean mask)."""
+        index = np.arange(len(self.ids))[index]
+        rows = {k: None if getattr(self, k) is None else np.asarray(getattr(self, k))[index]
+                for k in ("audio", "t_start", "weak")}
+        return replace(self, ids=[self.ids[i] for i in index], folds=self.folds[index],
+                       targets=self.targets[index], preds=self.preds[index], **rows)
+
     def save(self, out_dir: Path = OOF_DIR) -> Path:
         out_dir = Path(out_dir)
         meta = {"experiment": self.experiment, "competition": self.competition,
@@ -79,7 +87,6 @@ class Oof:
         return cls(meta["experiment"], meta["competition"], meta["config"], meta["metric"],
                    meta["classes"], meta["ids"], np.asarray(meta["folds"]), targets, preds,
                    meta["cv"], meta["fold_cv"])
-
 
     @classmethod
     def load_rows(cls, path: str | Path) -> "Oof":
@@ -177,10 +184,10 @@ def merge_folds(cfg, competition, recordings) -> Oof:
         path = run_dir(cfg) / f"oof_fold{fold}.npz"
         if path.exists():
             with np.load(path) as z:
+                rows = (np.split(z["rows"], np.cumsum(z["row_counts"])[:-1]) if "rows" in z
+                        else [None] * len(z["ids"]))  # a fold saved before row OOF existed
                 parts.append(pd.DataFrame({"id": z["ids"].astype(str), "fold": fold,
-                                           "row": list(z["preds"]),
-                                           "rows": np.split(z["rows"],
-                                                            np.cumsum(z["row_counts"])[:-1])}))
+                                           "row": list(z["preds"]), "rows": rows}))
     if not parts:
         raise SystemExit(f"no trained fold of {cfg.name} in {run_dir(cfg)}")
     table = recordings[["id", "labels"]].merge(pd.concat(parts), on="id", how="inner")
@@ -192,7 +199,10 @@ def merge_folds(cfg, competition, recordings) -> Oof:
               table["id"].tolist(), table["fold"].to_numpy(), targets, preds,
               competition.score(targets, preds), fold_cv)
     oof.save()
-    save_rows(OOF_DIR / f"{cfg.name}.rows.npz", table, competition)
+    if table["rows"].isna().any():
+        print(f"{cfg.name}: no row OOF (some folds were trained before it was saved)")
+    else:
+        save_rows(OOF_DIR / f"{cfg.name}.rows.npz", table, competition)
     return oof
 
 

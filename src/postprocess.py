@@ -134,20 +134,38 @@ def per_class_thresholds(y: np.ndarray, p: np.ndarray, base: Thresholds,
     called = p.max(1) >= base.nocall if base.nocall is not None else np.ones(len(p), bool)
     top = p.argmax(1) if base.nocall is not None else np.full(len(p), -1)
     pred = rule.decide(p) > 0
+    current = f1_rowwise(y, pred, 0.5)
     for c in range(y.shape[1]):
         if (y[:, c] > 0).sum() < min_positives:
             continue
         f1 = _class_grid_f1(y, p, pred, c, called, top)
-        current = f1_rowwise(y, pred.astype(np.float32), 0.5)
         if f1.max() > current + 1e-9:
-            t[c] = GRID[int(np.argmax(f1))]
+            t[c], current = GRID[int(np.argmax(f1))], float(f1.max())
             pred[:, c] = called & ((p[:, c] >= t[c]) | (top == c))
     return Thresholds(base.threshold, base.nocall, t.tolist())
 
 
+def f1_per_threshold(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Row-wise F1 at every GRID threshold in one pass: each score is binned by how many
+    thresholds it reaches, so a row's predicted and true-positive counts at every threshold are
+    reversed cumulative sums of its bin counts."""
+    n, g = len(p), len(GRID) + 1
+    bins = np.searchsorted(GRID, p, side="right") + g * np.arange(n)[:, None]
+    truth = y > 0
+
+    def reached(mask: np.ndarray) -> np.ndarray:  # (rows, thresholds): scores >= GRID[k]
+        counts = np.bincount(bins[mask], minlength=n * g).reshape(n, g)
+        return np.cumsum(counts[:, ::-1], axis=1)[:, ::-1][:, 1:]
+
+    n_pred, tp = reached(np.ones_like(truth)), reached(truth)
+    n_true = truth.sum(1)[:, None]
+    tp = tp + ((n_pred == 0) & (n_true == 0))
+    return np.mean(2 * tp / (np.maximum(n_pred, 1) + np.maximum(n_true, 1)), axis=0)
+
+
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     """The GRID threshold with the best row-wise F1."""
-    return float(GRID[int(np.argmax([f1_rowwise(y, p, t) for t in GRID]))])
+    return float(GRID[int(np.argmax(f1_per_threshold(y, p)))])
 
 
 def f1_best_threshold(y: np.ndarray, p: np.ndarray) -> float:

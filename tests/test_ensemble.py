@@ -102,13 +102,23 @@ def test_misaligned_inputs_are_refused(rfcx_work, capsys):
         ensemble.main(["oof/expa.npy", "oof/expb.npy", "--out", "submissions/c.csv"])
 
 
-def test_rows_with_weak_labels_are_refused(rfcx_work):
-    n = 40
-    np.savez("oof/expa.rows.npz", ids=np.array([f"r{i}_5" for i in range(n)]),
-             audio=np.array([f"r{i}" for i in range(n)]), t_start=np.zeros(n),
-             folds=np.arange(n) % 4, preds=np.zeros((n, 4)), targets=np.zeros((n, 4), bool),
-             weak=np.ones(n, bool))
-    with pytest.raises(SystemExit, match="weak labels"):
+def test_rows_keep_only_time_resolved_targets(rfcx_work, capsys):
+    """Row OOF: rows with weak targets are left out of row-level choices; all weak: refused."""
+    n, rng = 40, np.random.default_rng(5)
+    y = (rng.random((n, 4)) < 0.3)
+    for name in ("expa", "expb"):
+        np.savez(f"oof/{name}.rows.npz", ids=np.array([f"r{i // 2}_{5 + 5 * (i % 2)}"
+                                                         for i in range(n)]),
+                 audio=np.array([f"r{i // 2}" for i in range(n)]), t_start=np.arange(n) % 2 * 5.0,
+                 folds=np.arange(n) // 2 % 4, preds=noisy(y, rng), targets=y,
+                 weak=np.arange(n) < 10)
+    out, report = run(["oof/expa.npy", "oof/expb.npy", "--rows", "--out", "submissions/r.csv"],
+                      capsys)
+    assert "30 of 40 rows have time-resolved targets" in out and "30 OOF rows" in out
+    assert report["level"] == "rows" and "temporal" in report["postprocess"]
+    z = dict(np.load("oof/expa.rows.npz"))
+    np.savez("oof/expa.rows.npz", **{**z, "weak": np.ones(n, bool)})
+    with pytest.raises(SystemExit, match="every OOF row carries a weak label"):
         ensemble.main(["oof/expa.npy", "--rows", "--out", "submissions/r.csv"])
 
 

@@ -3,8 +3,8 @@ call for it, and is left off where it does not."""
 import numpy as np
 
 from metrics import f1_rowwise, lwlrap
-from postprocess import (Temporal, Thresholds, f1_of, neighbours, recording_prior,
-                         search_temporal, search_thresholds, smooth)
+from postprocess import (GRID, Temporal, Thresholds, f1_of, f1_per_threshold, neighbours,
+                         recording_prior, search_temporal, search_thresholds, smooth)
 
 
 def soundscape_rows(seed: int, n_rec: int = 40, n_rows: int = 12, n_classes: int = 5,
@@ -116,3 +116,11 @@ def test_per_class_thresholds_refused_when_one_scale_fits_all():
     p = np.clip(0.5 * y + 0.25 + 0.2 * rng.normal(size=y.shape), 0, 1)
     rule, lines = search_thresholds(y, p, np.arange(n) % 4)
     assert rule.per_class is None, lines
+
+
+def test_f1_per_threshold_matches_the_metric_at_each_threshold():
+    rng = np.random.default_rng(3)
+    y = (rng.random((300, 7)) < 0.15).astype(np.float32)
+    p = np.round(rng.random((300, 7)), 2)  # scores equal to grid values: ties count as reached
+    expected = [f1_rowwise(y, p, t) for t in GRID]
+    assert np.allclose(f1_per_threshold(y, p), expected, atol=1e-12)
