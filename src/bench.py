@@ -6,9 +6,13 @@
     python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
     python src/bench.py infer EXP [--backend torch|onnx|openvino]
                                     # inference audio s/s: end to end, forward only, seed loop
+    python src/bench.py ddp EXP     # one fold by 1 process vs 2 under torchrun (DDP)
 """
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +24,7 @@ import soundfile as sf
 from audio import decode, open_cached, to_float
 from configs import experiment_cli, load_config
 from datasets import cache_root, cached_path
+from engine import resolve_device
 from competitions import competition_for
 
 
@@ -72,7 +77,7 @@ def bench_train(cfg, steps: int = 30) -> None:
     import torch
 
     from datasets import load_train_table
-    from engine import resolve_device, seed_everything
+    from engine import seed_everything
     from train import build_trainer, train_loader
 
     comp = competition_for(cfg)
@@ -376,8 +381,52 @@ def infer_arguments(parser) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the best counts")
 
 
+def bench_ddp(cfg, processes: int = 2) -> None:
+    """One fold trained by one process, then by `processes` under torchrun (gloo on CPU, nccl
+    on CUDA: one GPU each) with and without sync_bn: the wall time of each, its CV, and how far
+    its out-of-fold predictions are from the single process's. Every process gets one CPU
+    thread (torchrun's default), so that the runs also sum floats alike; one more single
+    process with 2 threads shows how far mere float rounding carries this training."""
+    src = Path(__file__).resolve().parent
+    fold = cfg.train_folds[0] if cfg.train_folds else 0
+    fields = {k: v for k, v in cfg.to_dict().items() if k != "name"}
+    fields["cache_dir"] = str(cache_root(cfg).resolve())  # the runs work in a scratch folder
+    for key in ("data_dir", "test_dir", "solution_csv", "pretrained_path"):
+        if fields[key]:
+            fields[key] = str(Path(fields[key]).resolve())
+    runs = {"1 process": (1, cfg.sync_bn, 1), "1 process, 2 CPU threads": (1, cfg.sync_bn, 2),
+            f"{processes} processes, sync_bn": (processes, True, 1),
+            f"{processes} processes, BatchNorm per rank": (processes, False, 1)}
+    print(f"{cfg.name} fold {fold}: device={resolve_device(cfg.device)} epochs={cfg.epochs} "
+          f"batch_size={cfg.batch_size} backbone={cfg.backbone}")
+    reference = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, (n, sync_bn, threads)) in enumerate(runs.items()):
+            work = Path(tmp) / f"run{i}"
+            work.mkdir()
+            lines = ["from configs.base import Config as Base", "", "", "class Config(Base):"]
+            lines += [f"    {k} = {v!r}" for k, v in {**fields, "sync_bn": sync_bn}.items()]
+            (work / "ddpbench.py").write_text("\n".join(lines) + "\n")
+            launch = [sys.executable] if n == 1 else [
+                sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={n}"]
+            start = time.perf_counter()
+            command = [*launch, str(src / "train.py"), "ddpbench.py", "--fold", str(fold)]
+            proc = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                                  env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+            wall = time.perf_counter() - start
+            if proc.returncode:
+                raise SystemExit(f"{label} failed:\n{proc.stderr[-3000:]}")
+            cv = re.search(r"cv_\S+", proc.stdout)[0]
+            oof = np.load(work / "oof" / "ddpbench.npy")
+            reference = oof if reference is None else reference
+            print(f"{label:<40} wall_s={wall:.1f} {cv} "
+                  f"oof_max_abs_diff={np.abs(oof - reference).max():.2e}")
+
+
 BENCHES = {"io": (bench_io, no_arguments), "train": (bench_train, no_arguments),
-           "infer": (bench_infer, infer_arguments), "teacher": (bench_teacher, no_arguments)}
+           "infer": (bench_infer, infer_arguments), "teacher": (bench_teacher, no_arguments),
+           "ddp": (bench_ddp, no_arguments)}
 
 
 def main(argv: list[str] | None = None) -> None:

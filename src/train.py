@@ -72,8 +72,7 @@ def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch
                            num_replicas=distributed.world_size(), rank=distributed.rank())
     loader = DataLoader(dataset, batch_size=per_rank_batch(cfg.batch_size), sampler=sampler,
                         drop_last=True, num_workers=cfg.num_workers,
-                        pin_memory=device.type == "cuda",
-                        persistent_workers=cfg.num_workers > 0,
+                        pin_memory=device.type == "cuda", persistent_workers=cfg.num_workers > 0,
                         generator=torch.Generator())  # keeps torch's global RNG untouched
     return dataset, sampler, loader
 
