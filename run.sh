@@ -13,6 +13,9 @@ src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/src"
 exp=${1:?usage: bash run.sh EXP [-o field=value ...]}
 shift
 py=${PYTHON:-python3}
+if [ -n "${GPUS:-}" ] && [ -n "${NPROC:-}" ]; then
+    echo "set GPUS (one fold per GPU) or NPROC (DDP), not both" >&2; exit 2
+fi
 
 read -r data_dir demo < <(PYTHONPATH="$src" "$py" -c "
 import sys
@@ -58,9 +61,7 @@ print(run_dir(cfg), *([] if cfg.full_fit else folds))" "$exp" "$@")
 
 echo "== prepare $exp"; "$py" "$src/prepare.py" "$exp" "$@"
 echo "== train $exp"
-if [ -n "${GPUS:-}" ] && [ -n "${NPROC:-}" ]; then
-    echo "set GPUS (one fold per GPU) or NPROC (DDP), not both" >&2; exit 2
-elif [ -n "${GPUS:-}" ]; then
+if [ -n "${GPUS:-}" ]; then
     train_per_gpu "$@"
 elif [ -n "${NPROC:-}" ]; then
     "$py" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" "$src/train.py" "$exp" "$@"

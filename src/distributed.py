@@ -1,11 +1,12 @@
 """Multi-process training on PyTorch's own engine: `torchrun` starts the processes, this module
 joins them (gloo on CPU, nccl on CUDA) and wraps the model in DistributedDataParallel.
 
-The aim is that N processes train the model one process would: the global batch stays
-`batch_size` (each rank takes `batch_size / N` of it, EpochSampler's interleaved shards make
-the union of the ranks' k-th batches the single process's k-th batch), DDP averages the
-gradients, and with `sync_bn` BatchNorm normalises with the statistics of the global batch.
-Outside torchrun every helper is the single-process identity, so train.py has one code path.
+The aim is that N processes train the model one process would, up to float rounding: the
+global batch stays `batch_size` (each rank takes `batch_size / N` of it, EpochSampler's
+interleaved shards make the union of the ranks' k-th batches the single process's k-th batch),
+DDP averages the gradients, and with `sync_bn` BatchNorm normalises with the statistics of the
+global batch. Outside torchrun every helper is the single-process identity, so train.py has
+one code path.
 """
 from __future__ import annotations
 
@@ -152,8 +153,9 @@ class _AllReduceSum(torch.autograd.Function):
 class GlobalStats:
     """Mixed into a BatchNorm class (timm's BatchNormAct2d included): in training under a CPU
     process group, normalise with the mean and variance of the global batch and update the
-    running statistics with them, as one process on the whole batch would; elsewhere the
-    layer's own forward. The state dict is the layer's own, so checkpoints load anywhere."""
+    running statistics with them, as one process on the whole batch would (sums in float64);
+    elsewhere the layer's own forward. The state dict is the layer's own, so checkpoints load
+    anywhere."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and world_size() > 1 and x.device.type == "cpu"):

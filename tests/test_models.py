@@ -64,3 +64,17 @@ def test_pretrained_that_cannot_be_had_raises(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(RuntimeError, match="pretrained_path"):
         create_backbone("resnet10t", 1, pretrained=True)
+def test_bn0_gradients_with_one_channel():
+    """bn0's bias gradient is the sum of its output's gradient (torch's CPU BatchNorm2d on the
+    channels-last-like `transpose(1, 3)` of a one-channel log-mel got it wrong)."""
+    torch.manual_seed(0)
+    model = SedModel(n_classes=3, sample_rate=8000, n_fft=256, hop_length=80, mel_bins=16,
+                     backbone="resnet10t", head_hidden=16, dropout=0.0)
+    seen = {}
+
+    def keep_output_grad(module, inputs, out):
+        out.register_hook(lambda g: seen.setdefault("grad", g))
+
+    model.bn0.register_forward_hook(keep_output_grad)
+    model(torch.randn(4, 8000) * 0.1)["clipwise_output"].sum().backward()
+    assert torch.allclose(model.bn0.bias.grad, seen["grad"].sum((0, 2)), atol=1e-5)
