@@ -85,3 +85,10 @@ def stream_wave(path: str | Path, sample_rate: int, chunk: int = 1 << 18) -> Ite
             yield np.nan_to_num(piece, nan=0.0, posinf=0.0, neginf=0.0)
             if last:
                 return
+
+
+def load_wave(path: str | Path, sample_rate: int) -> np.ndarray:
+    """A whole recording as float32: from the cache when `path` is a .npy, else decoded."""
+    if str(path).endswith(".npy"):
+        return to_float(open_cached(path))
+    return decode(path, sample_rate)

@@ -2,11 +2,17 @@
 
     python src/bench.py io EXP      # cost of reading one training crop, by storage format
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
+    python src/bench.py cv EXP ...  # CV (top-1, LWLRAP, window AUC) and CPU-minutes per fold
+    python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
     python src/bench.py infer EXP [--backend torch|onnx|openvino]
                                     # inference audio s/s: end to end, forward only, seed loop
+    python src/bench.py ddp EXP     # one fold by 1 process vs 2 under torchrun (DDP)
 """
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -16,8 +22,9 @@ import numpy as np
 import soundfile as sf
 
 from audio import decode, open_cached, stream_wave, to_float
-from configs import experiment_cli
-from datasets import cached_path
+from configs import experiment_cli, load_config
+from datasets import cache_root, cached_path
+from engine import resolve_device
 from competitions import competition_for
 
 
@@ -70,7 +77,7 @@ def bench_train(cfg, steps: int = 30) -> None:
     import torch
 
     from datasets import load_train_table
-    from engine import resolve_device, seed_everything
+    from engine import seed_everything
     from train import build_trainer, train_loader
 
     comp = competition_for(cfg)
@@ -109,6 +116,84 @@ def bench_train(cfg, steps: int = 30) -> None:
           f"crop={cfg.duration}s workers={cfg.num_workers} steps={steps}")
     print(f"train_samples_per_s={end_to_end:.1f} model_only_samples_per_s={model_only:.1f} "
           f"ratio={end_to_end / model_only:.2f}")
+
+
+def bench_teacher(cfg, n_recordings: int = 12) -> None:
+    """Audio seconds per wall second on the same cached train recordings: the BirdNET teacher
+    (3-s windows without overlap, batches of 16) against this experiment's SED model (its
+    `duration` windows, batched; weights do not change the speed)."""
+    import torch
+
+    import teacher
+    from datasets import RecordingWindows
+    from engine import predict_timelines, resolve_device
+    from models import build_model
+
+    comp = competition_for(cfg)
+    ids = comp.train_recordings()["id"].tolist()[:n_recordings]
+    paths = [str(cached_path(cfg, "train", i)) for i in ids]
+    seconds = sum(len(open_cached(p)) for p in paths) / cfg.sample_rate
+    model = teacher.BirdNet()
+    model(np.zeros((16, int(teacher.SAMPLE_RATE * teacher.WINDOW_S)), np.float32))  # warm-up
+    start = time.perf_counter()
+    for p in paths:
+        teacher.run_teacher(model, p, cfg.sample_rate, teacher.WINDOW_S)
+    teacher_speed = seconds / (time.perf_counter() - start)
+    device = resolve_device(cfg.device)
+    student = build_model(cfg, len(comp.classes), weights=False).to(device)
+    windows = RecordingWindows(paths, cfg.sample_rate, cfg.duration)
+    with torch.inference_mode():
+        list(predict_timelines([student], RecordingWindows(paths[:1], cfg.sample_rate,
+                                                           cfg.duration), cfg, device))
+        start = time.perf_counter()
+        list(predict_timelines([student], windows, cfg, device))
+    student_speed = seconds / (time.perf_counter() - start)
+    print(f"recordings={len(paths)} audio_s={seconds:.0f} backbone={cfg.backbone}")
+    print(f"teacher_audio_s_per_s={teacher_speed:.1f} student_audio_s_per_s={student_speed:.1f} "
+          f"student_vs_teacher={student_speed / teacher_speed:.2f}")
+
+
+CV_METRICS = ("top1", "lwlrap", "window_auc")
+
+
+def bench_cv(experiments: list[str]) -> None:
+    """Train each experiment from scratch in a scratch folder (the user's models/ and oof/ are
+    left alone; input/ is shared, so the audio cache is reused) and print, side by side, the
+    validation scores of each fold's kept epoch, averaged over folds with their spread, and the
+    CPU-minutes (all processes, loader workers included) and wall minutes per fold."""
+    import json
+    import resource
+    import subprocess
+
+    src, rows = Path(__file__).resolve().parent, []
+    for name in experiments:
+        subprocess.run([sys.executable, str(src / "prepare.py"), name], check=True)
+        cfg = load_config(name)
+        paths = {"cache_dir": cache_root(cfg)}  # relative paths, resolved from here
+        paths.update({k: getattr(cfg, k) for k in ("data_dir", "test_dir", "solution_csv",
+                                                    "pretrained_path") if getattr(cfg, k)})
+        overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
+        with tempfile.TemporaryDirectory() as tmp:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, str(src / "train.py"), name,
+                            *[a for o in overrides for a in ("-o", o)]], cwd=tmp, check=True)
+            wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            folds = sorted((Path(tmp) / "models" / name).glob("scores_fold*.json"))
+            scores = [json.loads(f.read_text()) for f in folds]
+        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        row = {"experiment": name, "folds": len(scores),
+               "cpu_min_per_fold": cpu / 60 / max(1, len(scores)),
+               "wall_min_per_fold": wall / 60 / max(1, len(scores))}
+        for key in CV_METRICS:
+            values = np.array([s.get(key, np.nan) for s in scores], dtype=float)
+            row[key] = f"{np.nanmean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})"
+        rows.append(row)
+        print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in row.items()), flush=True)
+    import pandas as pd
+    print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
 
 
 def best_rates(audio_s: float, runs: dict, repeats: int) -> dict[str, float]:
@@ -306,14 +391,62 @@ def infer_arguments(parser) -> None:
                         help="test files the (slow) seed loop is timed on")
 
 
+def bench_ddp(cfg, processes: int = 2) -> None:
+    """One fold trained by one process, then by `processes` under torchrun (gloo on CPU, nccl
+    on CUDA: one GPU each) with and without sync_bn: the wall time of each, its CV, and how far
+    its out-of-fold predictions are from the single process's. Every process gets one CPU
+    thread (torchrun's default), so that the runs also sum floats alike; one more single
+    process with 2 threads shows how far mere float rounding carries this training."""
+    src = Path(__file__).resolve().parent
+    fold = cfg.train_folds[0] if cfg.train_folds else 0
+    fields = {k: v for k, v in cfg.to_dict().items() if k != "name"}
+    fields["cache_dir"] = str(cache_root(cfg).resolve())  # the runs work in a scratch folder
+    for key in ("data_dir", "test_dir", "solution_csv", "pretrained_path"):
+        if fields[key]:
+            fields[key] = str(Path(fields[key]).resolve())
+    runs = {"1 process": (1, cfg.sync_bn, 1), "1 process, 2 CPU threads": (1, cfg.sync_bn, 2),
+            f"{processes} processes, sync_bn": (processes, True, 1),
+            f"{processes} processes, BatchNorm per rank": (processes, False, 1)}
+    print(f"{cfg.name} fold {fold}: device={resolve_device(cfg.device)} epochs={cfg.epochs} "
+          f"batch_size={cfg.batch_size} backbone={cfg.backbone}")
+    reference = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (label, (n, sync_bn, threads)) in enumerate(runs.items()):
+            work = Path(tmp) / f"run{i}"
+            work.mkdir()
+            lines = ["from configs.base import Config as Base", "", "", "class Config(Base):"]
+            lines += [f"    {k} = {v!r}" for k, v in {**fields, "sync_bn": sync_bn}.items()]
+            (work / "ddpbench.py").write_text("\n".join(lines) + "\n")
+            launch = [sys.executable] if n == 1 else [
+                sys.executable, "-m", "torch.distributed.run", "--standalone",
+                f"--nproc_per_node={n}"]
+            start = time.perf_counter()
+            command = [*launch, str(src / "train.py"), "ddpbench.py", "--fold", str(fold)]
+            proc = subprocess.run(command, cwd=work, capture_output=True, text=True,
+                                  env={**os.environ, "OMP_NUM_THREADS": str(threads)})
+            wall = time.perf_counter() - start
+            if proc.returncode:
+                raise SystemExit(f"{label} failed:\n{proc.stderr[-3000:]}")
+            cv = re.search(r"cv_\S+", proc.stdout)[0]
+            oof = np.load(work / "oof" / "ddpbench.npy")
+            reference = oof if reference is None else reference
+            print(f"{label:<40} wall_s={wall:.1f} {cv} "
+                  f"oof_max_abs_diff={np.abs(oof - reference).max():.2e}")
+
+
 BENCHES = {"io": (bench_io, no_arguments), "train": (bench_train, no_arguments),
-           "infer": (bench_infer, infer_arguments)}
+           "infer": (bench_infer, infer_arguments), "teacher": (bench_teacher, no_arguments),
+           "ddp": (bench_ddp, no_arguments)}
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "cv":  # several experiments
+        if len(argv) < 2:
+            raise SystemExit("usage: python src/bench.py cv EXP [EXP ...]")
+        return bench_cv(argv[1:])
     if not argv or argv[0] not in BENCHES:
-        raise SystemExit(f"usage: python src/bench.py {{{','.join(BENCHES)}}} EXP")
+        raise SystemExit(f"usage: python src/bench.py {{{','.join([*BENCHES, 'cv'])}}} EXP")
     bench, add_arguments = BENCHES[argv[0]]
     cfg, args = experiment_cli(__doc__, argv[1:], add_arguments)
     if bench is bench_infer:

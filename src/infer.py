@@ -97,13 +97,20 @@ def main(argv: list[str] | None = None) -> None:
     device = resolve_device(cfg.device)
 
     rows = test_rows(cfg, comp, args.audio_dir)
-    window = RecordingWindows.from_config([], cfg).window
-    backend = load_backend(args.backend, cfgs, len(comp.classes), device, window)
-    for c, scores in zip(cfgs, predict_rows(cfgs, backend, rows, device)):
+    if cfg.backbone in ("birdnet", "birdnet_head"):  # the optional teacher (teacher.py)
+        import teacher
+
+        predictions = [teacher.predict_rows(cfg, comp, rows)]
+    else:
+        window = RecordingWindows.from_config([], cfg).window
+        backend = load_backend(args.backend, cfgs, len(comp.classes), device, window)
+        predictions = predict_rows(cfgs, backend, rows, device)
+    for c, scores in zip(cfgs, predictions):
         sub = comp.make_submission(rows["row_id"].tolist(), scores)
         out = Path(args.out if args.out and c is cfg else f"submissions/{c.name}.csv")
         write_csv(out, sub)
-        save_test(c.name, rows["row_id"].tolist(), comp.classes, scores)
+        save_test(c.name, rows["row_id"].tolist(), comp.classes, scores,
+                  rows["audio_id"].tolist(), rows["t_start"].to_numpy())
         print(f"submission: {out} ({len(sub)} rows)")
 
 

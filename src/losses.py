@@ -72,6 +72,20 @@ class FrameLoss(nn.Module):
                 + weighted_bce(output["clipwise_output"], batch["target"], batch["weight"]))
 
 
+class Distill(nn.Module):
+    """A loss plus `weight` x clipwise BCE against a teacher's soft labels (`batch["teacher"]`):
+    knowledge distillation from a pretrained model into the fast SED student."""
+
+    def __init__(self, base: nn.Module, weight: float) -> None:
+        super().__init__()
+        self.base, self.weight = base, weight
+
+    def forward(self, output: dict, batch: dict) -> torch.Tensor:
+        soft = batch["teacher"]
+        return self.base(output, batch) + self.weight * weighted_bce(
+            output["clipwise_output"], soft, torch.ones_like(soft))
+
+
 LOSSES: dict[str, type[nn.Module]] = {"panns": PANNsLoss, "clip_frame": ClipFrameLoss,
                                       "focal": FocalLoss, "frame": FrameLoss}
 

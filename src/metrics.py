@@ -113,6 +113,14 @@ def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
+def top1_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Share of rows whose highest-scored class is one of their labels (rows with a label)."""
+    truth = np.asarray(y_true) > 0
+    has = truth.any(axis=1)
+    best = np.asarray(y_score).argmax(axis=1)
+    return float(truth[np.arange(len(best)), best][has].mean()) if has.any() else float("nan")
+
+
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "lwlrap": lwlrap,
     "map": mean_average_precision,
@@ -120,14 +128,16 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "f1_rowwise": f1_rowwise,
     "padded_cmap": padded_cmap,
     "macro_auc": macro_auc,
+    "top1": top1_accuracy,
 }
 
 
 def score_all(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """The per-epoch meter: LWLRAP, F1 at `threshold` and mAP."""
+    """The per-epoch meter: LWLRAP, F1 at `threshold`, mAP and top-1 accuracy."""
     return {"lwlrap": lwlrap(y_true, y_score),
             "f1": f1_micro(y_true, y_score, threshold),
-            "map": mean_average_precision(y_true, y_score)}
+            "map": mean_average_precision(y_true, y_score),
+            "top1": top1_accuracy(y_true, y_score)}
 
 
 class MetricMeter:

@@ -24,10 +24,13 @@ class Features(nn.Module):
     - `logmel`: 10 log10 of mel power (dB);
     - `pcen`: per-channel energy normalisation, which evens out background level and gain
       (Wang et al. 2017; smoother s = 0.025, alpha 0.98, delta 2, r 0.5);
-    - `power`: mel power compressed by a 0.3 power, a different contrast than dB.
+    - `power`: mel power compressed by a 0.3 power, a different contrast than dB;
+    - `denoised`: log-mel minus each mel bin's median over the clip. The recording's steady
+      background (recorder, wind, distant traffic) goes, so with one or two recordings per
+      species the model cannot learn a species from its recording's noise.
     """
 
-    KINDS = ("logmel", "pcen", "power")
+    KINDS = ("logmel", "pcen", "power", "denoised")
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, mel_bins: int,
                  fmin: float, fmax: float | None, channels: tuple[str, ...] = ("logmel",)) -> None:
@@ -54,8 +57,9 @@ class Features(nn.Module):
             power = self.mel(self.spectrogram(wave.float()))  # (B, 1, T, M)
             out = []
             for kind in self.channels:
-                if kind == "logmel":
-                    out.append(10 * torch.log10(power.clamp_min(1e-10)))
+                if kind in ("logmel", "denoised"):
+                    db = 10 * torch.log10(power.clamp_min(1e-10))
+                    out.append(db if kind == "logmel" else db - median_over_time(db))
                 elif kind == "power":
                     out.append(power.clamp_min(0) ** 0.3)
                 else:
@@ -69,6 +73,11 @@ class Features(nn.Module):
         smooth = F.conv1d(F.pad(e, (k - 1, 0), mode="replicate"), self.pcen_kernel)
         p = (e / (1e-6 + smooth) ** 0.98 + 2) ** 0.5 - 2**0.5
         return p.reshape(b, m, 1, t).permute(0, 2, 3, 1)
+
+
+def median_over_time(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, M) -> (B, C, 1, M) lower median per bin, through a sort (exports to ONNX)."""
+    return x.sort(dim=2).values[:, :, (x.shape[2] - 1) // 2:(x.shape[2] + 1) // 2]
 
 
 POOLINGS = ("attention", "max", "mean", "linear_softmax")
@@ -135,10 +144,21 @@ def create_backbone(name: str, in_chans: int, pretrained: bool = False,
     return timm.create_model(name, pretrained=False, **kwargs)
 
 
+def norm_mel_bins(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """PANNs' bn0: each mel bin of x (batch, channels, frames, mel_bins) normalised over
+    batch, frames and channels, by a BatchNorm1d over (batch, mel_bins, frames * channels).
+    Not a BatchNorm2d over `x.transpose(1, 3)`: with one channel that tensor looks
+    channels-last, and torch's CPU BatchNorm2d backward then returns wrong weight and bias
+    gradients whenever the incoming gradient has the other layout."""
+    b, c, t, m = x.shape
+    y = bn(x.permute(0, 3, 2, 1).reshape(b, m, t * c))
+    return y.reshape(b, m, t, c).permute(0, 3, 2, 1)
+
+
 def mix(x: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
     """Mixup of a batch with its permutation, one weight per example."""
-    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x.dtype)
-    return lam * x + (1 - lam) * x[perm]
+    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x)
+    return lam * x + (1 - lam) * x[perm.to(x.device)]
 
 
 class SedModel(nn.Module):
@@ -154,7 +174,7 @@ class SedModel(nn.Module):
         # models with equal specs compute the same fixed front end: an ensemble runs it once
         self.front_end_spec = ("sed", sample_rate, n_fft, hop_length, mel_bins, fmin, fmax,
                                tuple(channels))
-        self.bn0 = nn.BatchNorm2d(mel_bins)  # per-mel-bin normalisation of the input
+        self.bn0 = nn.BatchNorm1d(mel_bins)  # per-mel-bin normalisation (norm_mel_bins)
         self.spec_augment = SpecAugmentation(**spec_augment) if spec_augment else None
         self.backbone = create_backbone(backbone, len(channels), pretrained, pretrained_path)
         self.head = SedHead(self.backbone.num_features, n_classes, head_hidden, dropout, pooling)
@@ -174,7 +194,7 @@ class SedModel(nn.Module):
                        mixup: tuple[torch.Tensor, torch.Tensor] | None = None
                        ) -> dict[str, torch.Tensor]:
         frames = x.shape[2]
-        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
+        x = norm_mel_bins(self.bn0, x)
         if mixup is not None:
             x = mix(x, *mixup)
         if self.training and self.spec_augment is not None:

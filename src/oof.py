@@ -3,17 +3,26 @@
 `oof/<exp>.npy` holds the OOF probabilities (rows, classes) as a plain array anyone can
 `np.load`; `oof/<exp>.json` beside it says what the rows and columns are (ids, classes, folds,
 targets, competition, metric, CV); `oof/<exp>.test.npz` holds the raw test scores that infer.py
-reduced to the submission's rows, which ensemble.py blends with the same weights.
+reduced to the submission's rows (with each row's recording and start), which ensemble.py blends
+with the same weights.
+
+`oof/<exp>.rows.npz` holds the same validation predictions cut into 5-s rows, the way infer.py
+cuts a soundscape into test rows (max of the timeline inside each row): what row-level
+postprocessing (smoothing with neighbouring rows, a recording prior) is judged on. A row's targets
+are the classes whose labelled events overlap it; where an event is a weak label (spanning the
+whole file) every row of the recording gets it, and the row is marked `weak`.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from atomic import atomic_path, write_json, write_npy
+
+ROW_SECONDS = 5  # the scored row of the soundscape formats (competitions.tables.CHUNK)
 
 OOF_DIR = Path("oof")
 MODELS_DIR = Path("models")
@@ -37,6 +46,17 @@ class Oof:
     preds: np.ndarray  # probabilities (rows, classes)
     cv: float
     fold_cv: dict[str, float]
+    audio: list[str] | None = None  # row OOF only: each row's recording,
+    t_start: np.ndarray | None = None  # its start (s)
+    weak: np.ndarray | None = None  # and whether its targets are a weak (whole-file) label
+
+    def take(self, index: np.ndarray) -> "Oof":
+        """The same OOF restricted to, or reordered by, `index` (positions or a boolean mask)."""
+        index = np.arange(len(self.ids))[index]
+        rows = {k: None if getattr(self, k) is None else np.asarray(getattr(self, k))[index]
+                for k in ("audio", "t_start", "weak")}
+        return replace(self, ids=[self.ids[i] for i in index], folds=self.folds[index],
+                       targets=self.targets[index], preds=self.preds[index], **rows)
 
     def save(self, out_dir: Path = OOF_DIR) -> Path:
         out_dir = Path(out_dir)
@@ -68,33 +88,88 @@ class Oof:
                    meta["classes"], meta["ids"], np.asarray(meta["folds"]), targets, preds,
                    meta["cv"], meta["fold_cv"])
 
+    @classmethod
+    def load_rows(cls, path: str | Path) -> "Oof":
+        """The 5-s row OOF beside `oof/<exp>.npy` (`oof/<exp>.rows.npz`)."""
+        rec = cls.load(path)
+        rows_path = Path(path).with_suffix(".rows.npz")
+        if not rows_path.exists():
+            raise SystemExit(f"{rows_path} not found: train {rec.experiment} again to save "
+                             "row-level OOF")
+        with np.load(rows_path) as z:
+            return cls(rec.experiment, rec.competition, rec.config, rec.metric, rec.classes,
+                       z["ids"].tolist(), z["folds"], z["targets"].astype(np.float32),
+                       z["preds"], float("nan"), {}, z["audio"].tolist(), z["t_start"],
+                       z["weak"])
+
+
+def recording_rows(timeline: np.ndarray, fps: float) -> np.ndarray:
+    """(rows, classes): max of a recording's timeline in each ROW_SECONDS row covering it, the
+    last one possibly past its end (as the soundscape formats' test rows)."""
+    from timeline import rows_max
+
+    seconds = max(len(timeline) - 1, 1) / fps
+    n = max(1, int(np.ceil(seconds / ROW_SECONDS - 1e-6)))
+    starts = np.arange(n, dtype=np.float64) * ROW_SECONDS
+    return rows_max(timeline, fps, starts, starts + ROW_SECONDS)
+
+
+def row_targets(events, rec_id: str, n_rows: int, n_classes: int) -> tuple[np.ndarray, bool]:
+    """Classes whose labelled events overlap each row of one recording; True when one of them
+    is a weak label (no end time), which then marks every row."""
+    y = np.zeros((n_rows, n_classes), dtype=bool)
+    starts = np.arange(n_rows) * ROW_SECONDS
+    weak = False
+    for cls, t0, t1 in events.get(rec_id, ()):
+        weak |= not np.isfinite(t1)
+        y[(starts < t1) & (starts + ROW_SECONDS > t0), int(cls)] = True
+    return y, weak
+
 
 def test_path(experiment: str, out_dir: Path = OOF_DIR) -> Path:
     return Path(out_dir) / f"{experiment}.test.npz"
 
 
+@dataclass
+class TestScores:
+    row_ids: list[str]
+    classes: list[str]
+    scores: np.ndarray
+    audio: list[str]  # each row's recording and start: neighbouring rows for postprocessing
+    t_start: np.ndarray
+
+
 def save_test(experiment: str, row_ids: list[str], classes: list[str], scores: np.ndarray,
-              out_dir: Path = OOF_DIR) -> Path:
+              audio: list[str], t_start: np.ndarray, out_dir: Path = OOF_DIR) -> Path:
     path = test_path(experiment, out_dir)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, row_ids=np.asarray(row_ids), classes=np.asarray(classes),
-                 scores=scores.astype(np.float32))
+                 scores=scores.astype(np.float32), audio=np.asarray(audio),
+                 t_start=np.asarray(t_start, dtype=np.float64))
     return path
 
 
-def load_test(experiment: str, out_dir: Path = OOF_DIR) -> tuple[list[str], list[str], np.ndarray]:
+def load_test(experiment: str, out_dir: Path = OOF_DIR) -> TestScores:
     path = test_path(experiment, out_dir)
     if not path.exists():
         raise SystemExit(f"{path} not found: run `python src/infer.py {experiment}` first")
     with np.load(path) as z:
-        return z["row_ids"].tolist(), z["classes"].tolist(), z["scores"]
+        if "audio" not in z:
+            raise SystemExit(f"{path} predates row recordings: run `python src/infer.py "
+                             f"{experiment}` again")
+        return TestScores(z["row_ids"].tolist(), z["classes"].tolist(), z["scores"],
+                          z["audio"].tolist(), z["t_start"])
 
 
-def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray) -> None:
-    """The best epoch's predictions on one validation fold, merged later by `merge_folds`."""
+def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray,
+                   rows: list[np.ndarray]) -> None:
+    """The best epoch's predictions on one validation fold, per recording and per 5-s row
+    (`rows[i]` from `recording_rows`), merged later by `merge_folds`."""
     path = run_dir(cfg) / f"oof_fold{fold}.npz"
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, ids=np.asarray(ids), preds=preds.astype(np.float32))
+        np.savez(f, ids=np.asarray(ids), preds=preds.astype(np.float32),
+                 rows=np.concatenate(rows).astype(np.float32),
+                 row_counts=np.array([len(r) for r in rows]))
 
 
 def merge_folds(cfg, competition, recordings) -> Oof:
@@ -109,8 +184,10 @@ def merge_folds(cfg, competition, recordings) -> Oof:
         path = run_dir(cfg) / f"oof_fold{fold}.npz"
         if path.exists():
             with np.load(path) as z:
+                rows = (np.split(z["rows"], np.cumsum(z["row_counts"])[:-1]) if "rows" in z
+                        else [None] * len(z["ids"]))  # a fold saved before row OOF existed
                 parts.append(pd.DataFrame({"id": z["ids"].astype(str), "fold": fold,
-                                           "row": list(z["preds"])}))
+                                           "row": list(z["preds"]), "rows": rows}))
     if not parts:
         raise SystemExit(f"no trained fold of {cfg.name} in {run_dir(cfg)}")
     table = recordings[["id", "labels"]].merge(pd.concat(parts), on="id", how="inner")
@@ -122,4 +199,29 @@ def merge_folds(cfg, competition, recordings) -> Oof:
               table["id"].tolist(), table["fold"].to_numpy(), targets, preds,
               competition.score(targets, preds), fold_cv)
     oof.save()
+    if table["rows"].isna().any():
+        print(f"{cfg.name}: no row OOF (some folds were trained before it was saved)")
+    else:
+        save_rows(OOF_DIR / f"{cfg.name}.rows.npz", table, competition)
     return oof
+
+
+def save_rows(path: Path, table, competition) -> None:
+    """The merged folds' 5-s rows with their targets (see the module docstring)."""
+    events = competition.train_events()
+    by_id = {rid: g[["cls", "t_min", "t_max"]].to_numpy(np.float64)
+             for rid, g in events.groupby("id")}
+    ids, audio, starts, folds, targets, weak = [], [], [], [], [], []
+    for rid, fold, rows in zip(table["id"], table["fold"], table["rows"]):
+        y, is_weak = row_targets(by_id, rid, len(rows), len(competition.classes))
+        t0 = np.arange(len(rows)) * ROW_SECONDS
+        ids += [f"{rid}_{t + ROW_SECONDS}" for t in t0]
+        audio += [rid] * len(rows)
+        starts.append(t0)
+        folds += [fold] * len(rows)
+        targets.append(y)
+        weak += [is_weak] * len(rows)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, ids=np.asarray(ids), audio=np.asarray(audio), t_start=np.concatenate(starts),
+                 folds=np.asarray(folds), preds=np.concatenate(list(table["rows"])),
+                 targets=np.concatenate(targets), weak=np.asarray(weak, dtype=bool))

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
-from models import mix
+from models import mix, norm_mel_bins
 
 AUDIOSET_CLASSES = 527
 FRONT_END = ("spectrogram_extractor", "logmel_extractor")  # fixed DSP weights: never re-initialised
@@ -100,7 +100,7 @@ class _Cnn14Base(nn.Module):
             sr=sample_rate, n_fft=n_fft, n_mels=mel_bins, fmin=fmin, fmax=fmax or sample_rate / 2,
             ref=1.0, amin=1e-10, top_db=None, freeze_parameters=True)
         self.front_end_spec = ("panns", sample_rate, n_fft, hop_length, mel_bins, fmin, fmax)
-        self.bn0 = nn.BatchNorm2d(mel_bins)
+        self.bn0 = nn.BatchNorm1d(mel_bins)  # over each mel bin: norm_mel_bins
         self.spec_augment: nn.Module | None = None  # set by build_panns; holds no weights
         for i, (c_in, c_out) in enumerate(pairwise(CHANNELS), start=1):
             self.add_module(f"conv_block{i}", ConvBlock(c_in, c_out))
@@ -139,7 +139,7 @@ class _Cnn14Base(nn.Module):
         frame count. `mixup` = (permutation, weights) mixes the batch at the log-mel stage, as
         PANNs did."""
         frames = x.shape[2]
-        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)  # normalise each mel bin
+        x = norm_mel_bins(self.bn0, x)
         if mixup is not None:
             x = mix(x, *mixup)
         if self.training and self.spec_augment is not None:

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     if todo:
         with ProcessPoolExecutor(max(1, cfg.num_workers)) as pool:
             for err in tqdm(pool.map(cache_one, todo, chunksize=4), total=len(todo),
-                            desc="decode", dynamic_ncols=True):
+                            desc="decode", unit="file", dynamic_ncols=True):
                 if err:
                     errors.append(err)
     for err in errors:
@@ -78,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     path = folds_path(cfg)
     if not path.exists():
         folds = pd.DataFrame({"id": recordings["id"],
-                              "fold": make_folds(recordings, cfg.n_folds, cfg.seed)})
+                              "fold": make_folds(recordings, cfg.n_folds, cfg.seed,
+                                                         cfg.fold_scheme)})
         write_csv(path, folds)
     print(f"folds: {path}")
 

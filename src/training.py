@@ -14,6 +14,8 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from atomic import atomic_path
+from augment import build_batch_augment
+from distributed import all_gather, barrier, is_main, rank, unwrap
 from engine import autocast
 from metrics import MetricMeter
 from models import mix
@@ -61,8 +63,9 @@ class Mixup:
         perm = torch.randperm(n)
         lam = self.beta.sample((n,))
         lam = torch.where(torch.rand(n) < self.p, lam, torch.ones(n))
+        perm, lam = perm.to(batch["wave"].device), lam.to(batch["wave"].device)
         out = dict(batch)
-        for key in ("target", "frame_target"):
+        for key in [k for k in ("target", "frame_target", "teacher") if k in batch]:
             if self.labels == "mix":
                 out[key] = mix(batch[key], perm, lam)
             else:
@@ -77,7 +80,12 @@ class Mixup:
 
 class FoldTrainer:
     """Owns everything a resumed run needs: model, optimizer, schedule, scaler, EMA, the epoch
-    and step reached, the running epoch statistics, the log and the RNG state."""
+    and step reached, the running epoch statistics, the log and the RNG state.
+
+    `model` may be wrapped in DistributedDataParallel (distributed.wrap): training steps go
+    through the wrapper, while saving, evaluation and the EMA use the module inside. Under
+    torchrun every rank calls `save`, `end_epoch` and `load` at the same steps: the epoch
+    statistics are gathered from all ranks, each rank's RNG state is kept, rank 0 writes."""
 
     def __init__(self, cfg, model: nn.Module, criterion: nn.Module, steps_per_epoch: int,
                  device: torch.device) -> None:
@@ -87,9 +95,10 @@ class FoldTrainer:
                                          cfg.epochs * steps_per_epoch, cfg.scheduler)
         self.scaler = torch.amp.GradScaler(device.type,
                                            enabled=cfg.amp == "fp16" and device.type == "cuda")
-        self.ema = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema),
+        self.ema = (AveragedModel(unwrap(model), multi_avg_fn=get_ema_multi_avg_fn(cfg.ema),
                                   use_buffers=True) if cfg.ema else None)
         self.mixup = Mixup(**cfg.mixup) if cfg.mixup else None
+        self.batch_augment = build_batch_augment(cfg.batch_augment)
         self.epoch, self.step = 0, 0
         self.best, self.log = -np.inf, []
         self.recent: list[dict] = []  # weights at the end of the last `average_last` epochs
@@ -97,16 +106,16 @@ class FoldTrainer:
 
     @property
     def eval_model(self) -> nn.Module:
-        return self.ema.module if self.ema is not None else self.model
+        return self.ema.module if self.ema is not None else unwrap(self.model)
 
     def train_step(self, batch: dict) -> None:
         self.model.train()
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+        if self.batch_augment is not None:
+            batch["wave"] = self.batch_augment(batch["wave"])
         extra = {}
         if self.mixup is not None:
             batch, extra = self.mixup(batch)
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        if "mixup" in extra:
-            extra["mixup"] = tuple(t.to(self.device) for t in extra["mixup"])
         with autocast(self.device, self.cfg.amp):
             output = self.model(batch["wave"], **extra)
         loss = self.criterion(output, batch)
@@ -129,10 +138,11 @@ class FoldTrainer:
 
     def end_epoch(self) -> dict[str, float]:
         """Training statistics of the epoch; moves on to the next one."""
+        running = merge_running(all_gather(self.running))
         meter = MetricMeter(self.cfg.threshold)
-        for t, s in zip(self.running["truth"], self.running["scores"]):
+        for t, s in zip(running["truth"], running["scores"]):
             meter.update(t, s)
-        stats = {"loss": self.running["loss"] / max(1, self.running["count"]),
+        stats = {"loss": running["loss"] / max(1, running["count"]),
                  **{f"train_{k}": v for k, v in meter.compute().items()}}
         self.running = {"loss": 0.0, "count": 0, "truth": [], "scores": []}
         if self.cfg.average_last:
@@ -152,16 +162,22 @@ class FoldTrainer:
         return out
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+        return {"model": unwrap(self.model).state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else None,
                 "epoch": self.epoch, "step": self.step, "best": self.best, "log": self.log,
-                "recent": self.recent, "running": self.running,
-                "rng": torch.get_rng_state(), "config": self.cfg.to_dict()}
+                "recent": self.recent, "running": merge_running(all_gather(self.running)),
+                "rng": all_gather(torch.get_rng_state()),  # one per rank
+                "cuda_rng": all_gather(torch.cuda.get_rng_state())
+                if self.device.type == "cuda" else None,
+                "config": self.cfg.to_dict()}
 
     def save(self, path: Path) -> None:
-        with atomic_path(path) as tmp:
-            torch.save(self.state_dict(), tmp)
+        state = self.state_dict()  # on every rank: it gathers from all of them
+        if is_main():
+            with atomic_path(path) as tmp:
+                torch.save(state, tmp)
+        barrier()  # written, for every rank
 
     def load(self, path: Path) -> bool:
         """Resume from `path` when it was written by a run of the same config."""
@@ -172,13 +188,25 @@ class FoldTrainer:
                 k: v for k, v in self.cfg.to_dict().items() if k not in RUN_ONLY}:
             tqdm.write(f"{path}: written with another config; starting this fold afresh")
             return False
-        self.model.load_state_dict(state["model"])
+        unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None:
             self.ema.load_state_dict(state["ema"])
         self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
-        self.log, self.recent, self.running = state["log"], state["recent"], state["running"]
-        torch.set_rng_state(state["rng"])
+        self.log, self.recent = state["log"], state["recent"]
+        # the epoch's statistics so far from all ranks go to rank 0, which end_epoch merges
+        self.running = state["running"] if is_main() else merge_running([])
+        if rank() < len(state["rng"]):  # a rank added since keeps its fresh stream
+            torch.set_rng_state(state["rng"][rank()])
+            if state.get("cuda_rng") is not None and self.device.type == "cuda":
+                torch.cuda.set_rng_state(state["cuda_rng"][rank()], self.device)
         return True
+
+
+def merge_running(parts: list[dict]) -> dict:
+    """The running epoch statistics of several ranks as one."""
+    return {"loss": sum(p["loss"] for p in parts), "count": sum(p["count"] for p in parts),
+            "truth": [t for p in parts for t in p["truth"]],
+            "scores": [s for p in parts for s in p["scores"]]}

@@ -42,8 +42,8 @@ def test_overrides_are_typed_and_instances_do_not_share_dicts():
     assert parse_overrides(["epochs=2", "backbone=resnet18", "train_folds=(0,)"]) == {
         "epochs": 2, "backbone": "resnet18", "train_folds": (0,)}
     a, b = Config(), Config()
-    a.augment["Gain"]["p"] = 0.0
-    assert b.augment["Gain"]["p"] == 0.5 and Config.augment["Gain"]["p"] == 0.5
+    a.batch_augment["gain_p"] = 0.0
+    assert b.batch_augment["gain_p"] == 0.5 and Config.batch_augment["gain_p"] == 0.5
 
 
 def test_unknown_experiment_names_the_file():

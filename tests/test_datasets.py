@@ -106,6 +106,20 @@ def test_folds_group_recordings_and_stratify():
     assert np.array_equal(folds, make_folds(recordings, 4, seed=0))
 
 
+def test_species_folds_keep_every_validated_species_in_training():
+    counts = [1, 2, 2, 3, 5]  # recordings per species
+    labels = [[c] for c, n in enumerate(counts) for _ in range(n)]
+    recordings = pd.DataFrame({"id": [f"r{i}" for i in range(len(labels))], "labels": labels})
+    for k in (2, 3):
+        folds = make_folds(recordings, k, seed=1, scheme="species")
+        first = np.array([row[0] for row in labels])
+        assert (folds[first == 0] == -1).all()  # a single recording is always trained on
+        for fold in range(k):
+            valid = set(first[folds == fold])
+            assert valid and valid <= set(first[folds != fold])
+        assert (np.bincount(folds[first == 4], minlength=k) >= 1).all()  # dealt over the folds
+
+
 def test_frame_targets_secondary_labels_and_smoothing(cached):
     recordings, events = cached
     recordings = recordings.assign(secondary=[[2], []])
@@ -174,3 +188,21 @@ def test_rfcx_false_positives_add_negatives_and_fp_only_recordings(tmp_path):
     assert len(with_fp.train_negatives()) == len(fp) + 1
     recs = with_fp.train_recordings().set_index("id")
     assert recs.loc["fponly001", "labels"] == [] and len(recs) == len(plain.train_recordings()) + 1
+
+
+def test_crop_pick_finds_the_call_in_a_long_weak_recording(tmp_path):
+    """A 20-s recording, silent but for a 1-s chirp at 12-13 s: the loudest of 16 candidate
+    crops holds the chirp whenever one of them does."""
+    sr = 8000
+    wave = np.random.default_rng(0).normal(0, 0.001, 20 * sr).astype(np.float32)
+    t = np.arange(sr) / sr
+    wave[12 * sr:13 * sr] += 0.3 * np.sin(2 * np.pi * 3000 * t)
+    save_cached(tmp_path / "w.npy", wave)
+    recordings = pd.DataFrame({"id": ["w"], "cache_path": [str(tmp_path / "w.npy")],
+                               "labels": [[0]]})
+    events = pd.DataFrame({"id": ["w"], "cls": [0], "t_min": [0.0], "t_max": [np.inf]})
+
+    def hits(pick: int) -> float:
+        ds = SedDataset(recordings, events, 1, sr, 2.0, hop_length=400, crop_pick=pick)
+        return np.mean([ds[(0, d)]["wave"].abs().max() > 0.1 for d in range(100)])
+    assert hits(16) > 0.85 and hits(1) < 0.35  # 1 - 0.83**16 = 0.95 vs 0.17 by chance

@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics import (average_precision_score, f1_score,
                              label_ranking_average_precision_score)
 
-from metrics import MetricMeter, f1_micro, lwlrap, mean_average_precision
+from metrics import MetricMeter, f1_micro, lwlrap, mean_average_precision, top1_accuracy
 
 
 @pytest.fixture
@@ -48,3 +48,9 @@ def test_meter_accumulates_batches(data):
     assert got["lwlrap"] == pytest.approx(lwlrap(y, s))
     assert got["map"] == pytest.approx(mean_average_precision(y, s))
     assert got["f1"] == pytest.approx(f1_micro(y, s, 0.6))
+
+
+def test_top1_counts_rows_whose_best_class_is_a_label():
+    truth = np.array([[1, 0, 0], [0, 1, 1], [0, 0, 1], [0, 0, 0]])
+    scores = np.array([[.9, .1, 0], [.1, .2, .7], [.5, .4, .3], [1, 0, 0]])
+    assert top1_accuracy(truth, scores) == 2 / 3  # the unlabelled row is left out

@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,8 @@ class Config(Base):
 '''
 
 
-def run(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "PYTHON": sys.executable}
+def run(*args: str, cwd: Path, **env_vars: str) -> str:
+    env = {**os.environ, "PYTHON": sys.executable, **env_vars}
     proc = subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
@@ -96,7 +97,7 @@ def test_oof_covers_every_train_recording_once(workdir):
 def test_ensemble_blends_and_refuses_misaligned(workdir):
     work, _ = workdir
     out = run(sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy", "oof/tiny2.npy",
-              cwd=work)
+              "--method", "mean", cwd=work)
     assert re.search(r"blend \(mean\)\s+0\.\d{4}", out), out
     sub = pd.read_csv(work / "submissions/ensemble.csv", dtype={"recording_id": str})
     a = pd.read_csv(work / "submissions/tiny.csv", dtype={"recording_id": str})
@@ -111,6 +112,39 @@ def test_ensemble_blends_and_refuses_misaligned(workdir):
     proc = subprocess.run([sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy",
                            "oof/short.npy"], cwd=work, capture_output=True, text=True)
     assert proc.returncode != 0 and "OOF rows differ" in proc.stderr
+
+
+def test_row_oof_and_row_level_blend(workdir):
+    """Validation also saved 5-s rows (strong RFCX labels: targets per row); ensemble.py
+    blends and postprocesses them with --rows."""
+    work, _ = workdir
+    meta = json.loads((work / "oof/tiny.json").read_text())
+    with np.load(work / "oof/tiny.rows.npz") as z:
+        assert set(z["audio"]) == set(meta["ids"]) and not z["weak"].any()
+        assert z["preds"].shape == z["targets"].shape == (len(z["ids"]), 3)
+        rec = np.load(work / "oof/tiny.npy")
+        first = z["audio"] == meta["ids"][0]  # a recording's max over rows is its OOF score
+        assert np.allclose(z["preds"][first].max(0), rec[0], atol=1e-6)
+    out = run(sys.executable, str(ROOT / "ensemble.py"), "oof/tiny.npy", "oof/tiny2.npy",
+              "--rows", "--out", "submissions/rows.csv", cwd=work)
+    assert "OOF rows" in out and "smoothing" in out and "prior" in out
+    report = json.loads((work / "submissions/rows.json").read_text())
+    assert report["level"] == "rows" and "temporal" in report["postprocess"]
+
+
+def test_run_sh_spreads_the_folds_over_gpus(workdir, tmp_path):
+    """GPUS=0,1: one train.py per GPU (here two CPU processes side by side), one fold each,
+    then their OOF merged: the sequential run's OOF and scores."""
+    work, outputs = workdir
+    shutil.copytree(work / "input", tmp_path / "input")  # the demo and its audio cache
+    shutil.copy(work / "tiny.py", tmp_path)
+    out = run("bash", str(ROOT / "run.sh"), "tiny.py", cwd=tmp_path, GPUS="0,1")
+    assert "GPU 0: --fold 0 (log: models/tiny/train_gpu0.log)" in out
+    assert "GPU 1: --fold 1 (log: models/tiny/train_gpu1.log)" in out
+    assert "fold1 epoch 0" in (tmp_path / "models/tiny/train_gpu1.log").read_text()
+    assert np.allclose(np.load(tmp_path / "oof/tiny.npy"), np.load(work / "oof/tiny.npy"),
+                       atol=1e-5)
+    assert out.strip().splitlines()[-1] == outputs[0].strip().splitlines()[-1]
 
 
 def test_exported_onnx_matches_torch_and_one_pass_infers_two_experiments(workdir):

@@ -52,6 +52,11 @@ class Competition:
         a hard negative. Empty where a format has none or `false_positives` is off."""
         return pd.DataFrame(columns=["id", "cls", "t_min", "t_max"])
 
+    def species_names(self) -> dict[str, str]:
+        """Class -> "Scientific name_Common name" (either part may be empty), where the train
+        table gives them: maps classes onto a pretrained bird model's labels."""
+        return {}
+
     def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
         raise NotImplementedError
 

@@ -23,9 +23,9 @@ import metrics
 
 from .base import WeakLabelCompetition
 from .tables import (birds_submission, check_row_order, check_scores, chunk_ends, chunk_spans,
-                     empty_test_rows, fail, groups_from, parse_label_list, read_birds_solution,
-                     read_table, recordings_table, require_filled, require_known, require_unique,
-                     seconds_column, stem_id)
+                     empty_test_rows, fail, groups_from, names_by_class, parse_label_list,
+                     read_birds_solution, read_table, recordings_table, require_filled,
+                     require_known, require_unique, seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["primary_label", "secondary_labels", "filename"]
 AUDIO_FOLDERS = ("train_audio", "train_short_audio")  # 2022+, 2021
@@ -58,6 +58,9 @@ class BirdClef(WeakLabelCompetition):
         require_known(self.meta, self.meta_csv, "primary_label", classes,
                       f"the columns of {sample}")
         return classes
+
+    def species_names(self) -> dict[str, str]:
+        return names_by_class(self.meta, "primary_label", "scientific_name", "common_name")
 
     def _audio_folder(self) -> Path:
         for name in AUDIO_FOLDERS:

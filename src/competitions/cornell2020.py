@@ -19,7 +19,8 @@ import metrics
 
 from .base import WeakLabelCompetition
 from .tables import (birds_submission, chunk_spans, check_row_order, empty_test_rows,
-                     groups_from, parse_label_list, read_birds_solution, read_table,
+                     groups_from, names_by_class, parse_label_list, read_birds_solution,
+                     read_table,
                      recordings_table, require_filled, require_unique, seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["ebird_code", "filename", "secondary_labels"]
@@ -38,6 +39,9 @@ class Cornell2020(WeakLabelCompetition):
         self.train["ebird_code"] = self.train["ebird_code"].str.strip()
         self.classes = sorted(self.train["ebird_code"].unique())
         self._recordings = self._read_recordings()
+
+    def species_names(self) -> dict[str, str]:
+        return names_by_class(self.train, "ebird_code", "sci_name", "species")
 
     def _names(self) -> dict[str, str]:
         """Species name (any spelling the table offers) -> ebird code, for secondary labels."""

@@ -221,3 +221,13 @@ def birds_submission(row_ids: Sequence[str], scores: np.ndarray, classes: Sequen
     scores = check_scores(row_ids, scores, len(classes))
     return pd.DataFrame({"row_id": list(row_ids),
                          "birds": birds_strings(scores, classes, threshold)})
+
+
+def names_by_class(df: pd.DataFrame, class_col: str, scientific_col: str,
+                   common_col: str) -> dict[str, str]:
+    """"Scientific_Common" per class, from the first row of each class (empty parts where the
+    table lacks a column)."""
+    first = df.groupby(class_col).first()
+    parts = [first[col].fillna("").astype(str).str.strip() if col in first.columns
+             else pd.Series("", index=first.index) for col in (scientific_col, common_col)]
+    return {c: f"{a}_{b}" for c, a, b in zip(first.index, *parts) if a or b}

@@ -21,6 +21,7 @@ class Config:
     sample_rate: int = 32000
     duration: float = 10.0  # seconds per training crop
     crops_per_file: int = 1  # training crops drawn from each recording per epoch
+    crop_pick: int = 1  # draw k candidate crops, keep the loudest (finds calls in weak labels)
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
     false_positives: bool = False  # RFCX train_fp.csv: crops around them, as hard negatives
     balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
@@ -28,6 +29,7 @@ class Config:
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
     # --- folds ----------------------------------------------------------------------
     n_folds: int = 5
+    fold_scheme: str = "stratified"  # or species: a validated species keeps a training recording
     train_folds: tuple[int, ...] | None = None  # None = all folds
     full_fit: bool = False  # one model on all training data, no validation (final submissions)
     # --- features -------------------------------------------------------------------
@@ -46,6 +48,11 @@ class Config:
     dropout: float = 0.2
     spec_augment: dict | None = None  # e.g. dict(time_drop_width=64, time_stripes_num=2,
     #                                   freq_drop_width=8, freq_stripes_num=2)
+    # --- teacher (optional BirdNET extra, see teacher.py) -----------------------------
+    teacher_hop: float = 1.0  # seconds between the teacher's 3-s windows
+    teacher_map: str | None = None  # CSV class,birdnet for classes without a scientific name
+    distill_weight: float = 0.0  # weight of BCE against the teacher's soft labels per crop
+    crop_pick_by: str = "energy"  # how crop_pick ranks candidates: energy or teacher
     # --- training -------------------------------------------------------------------
     loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame
     loss_args: dict = {}  # e.g. {"frame_weight": 0.5} for clip_frame, {"gamma": 2} for focal
@@ -63,10 +70,12 @@ class Config:
     ema: float | None = None  # decay of an exponential moving average of the weights, e.g. 0.999
     average_last: int = 0  # average the weights of the last N epochs (PSLA); 0 = best epoch
     checkpoint_every: int = 50  # optimizer steps between resumable checkpoints
-    augment: dict = {  # audiomentations transform name -> keyword arguments (p included)
-        "AddGaussianSNR": {"min_snr_db": 10.0, "max_snr_db": 40.0, "p": 0.5},
-        "Gain": {"min_gain_db": -6.0, "max_gain_db": 6.0, "p": 0.5},
-    }
+    sync_bn: bool = False  # under torchrun: BatchNorm statistics of the global batch, not per rank
+    augment: dict = {}  # per clip in the loader workers: audiomentations transform name ->
+    #                     keyword arguments (p included), e.g. {"PitchShift": {"p": 0.3}}
+    batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
+                                      noise_p=0.5)  # gain + SNR noise per clip, on the device
+    valid_every: int = 1  # validate every N epochs (and after the last): long files are slow
     metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
     threshold: float = 0.5  # probability threshold of the F1 meter
     # --- inference ------------------------------------------------------------------

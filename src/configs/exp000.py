@@ -39,3 +39,4 @@ class Config(Base):
     grad_clip = None
     amp = None
     augment = {"AddGaussianNoise": {"p": 0.5}, "AddGaussianSNR": {"p": 0.5}}
+    batch_augment = None

