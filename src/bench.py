@@ -278,11 +278,11 @@ def one_hour_peak_mb(cfg, overrides: list[str], backend: str,
         with sf.SoundFile(path, "w", 48000, 1, subtype="PCM_16") as f:
             for _ in range(minutes):
                 f.write((rng.standard_normal(48000 * 60) * 0.05).astype(np.float32))
-        code = (f"import sys, resource; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-                "from bench import predict_one_file\n"
+        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                "from bench import peak_rss_mb, predict_one_file\n"
                 f"predict_one_file({cfg.name!r}, {overrides!r}, {backend!r}, {str(path)!r}, "
                 f"{minutes * 60})\n"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+                "print(peak_rss_mb())")
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         peak = 0.0
         while proc.poll() is None:
@@ -292,6 +292,15 @@ def one_hour_peak_mb(cfg, overrides: list[str], backend: str,
         if proc.returncode:
             raise SystemExit(f"one-hour run failed ({proc.returncode})")
         return peak, float(out.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program (VmHWM; getrusage's ru_maxrss
+    would also count the forked copy of a large parent before the exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise OSError("no VmHWM in /proc/self/status")
 
 
 def predict_one_file(exp: str, argv: list[str], backend: str, path: str, seconds: int) -> None:
