@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from audio import decode, open_cached, to_float
+from audio import decode, open_cached, stream_wave, to_float
 from configs import experiment_cli, load_config
 from datasets import cache_root, cached_path
 from engine import resolve_device
@@ -196,28 +196,30 @@ def bench_cv(experiments: list[str]) -> None:
     print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
 
 
-def best_rate(audio_s: float, fn, repeats: int) -> float:
-    """Audio seconds per wall second of the fastest of `repeats` runs of `fn` (the machine is
-    shared: the fastest run is the one least disturbed)."""
-    times = []
+def best_rates(audio_s: float, runs: dict, repeats: int) -> dict[str, float]:
+    """Audio seconds per wall second of each of `runs` (name -> callable), from its fastest of
+    `repeats` runs. Each repeat runs them all in turn, so that on a shared machine they see
+    the same load, and the fastest run is the one least disturbed."""
+    best = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return audio_s / min(times)
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: audio_s / t for name, t in best.items()}
 
 
 def seed_loop(cfg, models, rows, n_classes: int) -> np.ndarray:
-    """The seed notebook's inference: each file decoded in the main process, cut into windows,
-    each window one model call (batch of 1), models one after another each computing its own
-    log-mel, and a Python loop over classes to score the rows."""
+    """The seed notebook's inference: each file read whole in the main process, cut into
+    windows, each window one model call (batch of 1), models one after another each computing
+    its own log-mel, and a Python loop over classes to score the rows."""
     import torch
 
     window = int((cfg.infer_duration or cfg.duration) * cfg.sample_rate)
     fps = cfg.sample_rate / cfg.hop_length
     scores = np.zeros((len(rows), n_classes), dtype=np.float32)
     for audio_id, group in rows.groupby("audio_id", sort=False):
-        wave = decode(group["path"].iloc[0], cfg.sample_rate)
+        wave = np.concatenate(list(stream_wave(group["path"].iloc[0], cfg.sample_rate)))
         n_windows = max(1, -(-len(wave) // window))
         wave = np.pad(wave, (0, n_windows * window - len(wave)))
         for model in models:
@@ -237,33 +239,37 @@ def seed_loop(cfg, models, rows, n_classes: int) -> np.ndarray:
     return scores
 
 
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """(RSS, PSS) of a process and its children (loader workers), summed. The RSS sum counts
-    pages they share (torch's libraries) once per process: an upper bound; PSS splits shared
-    pages among every process mapping them, other users' included: a lower bound."""
-    pids, rss, pss = [pid], 0.0, 0.0
+def smaps_mb(pid: int) -> dict[str, float]:
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    except OSError:
+        return {}
+    return {k.rstrip(":"): int(v) / 1024 for k, v, *_ in (line.split() for line in lines)}
+
+
+def tree_memory_mb(pid: int) -> float:
+    """Memory of a process and its children (loader workers): its RSS plus the pages private
+    to each child. Pages the children share with it (torch's libraries, forked memory) are
+    counted once, as the machine holds them once; summing RSS would count them per process."""
+    children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                pids.append(int(stat.parent.name))
+                children.append(int(stat.parent.name))
         except (OSError, ValueError, IndexError):
             pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith(("Rss:", "Pss:")):
-                    kb = int(line.split()[1]) / 1024
-                    rss, pss = (rss + kb, pss) if line.startswith("Rss:") else (rss, pss + kb)
-        except OSError:
-            pass
-    return rss, pss
+    total = smaps_mb(pid).get("Rss", 0.0)
+    for child in children:
+        m = smaps_mb(child)
+        total += m.get("Private_Clean", 0.0) + m.get("Private_Dirty", 0.0)
+    return total
 
 
 def one_hour_peak_mb(cfg, overrides: list[str], backend: str,
-                     minutes: int = 60) -> tuple[float, float, float]:
+                     minutes: int = 60) -> tuple[float, float]:
     """Peak memory of infer.py's prediction path on one synthetic `minutes`-long 48 kHz FLAC
-    (5-s rows), in a fresh process: peak RSS and PSS sums over it and its loader workers
-    (sampled every 0.2 s), and its own peak RSS."""
+    (5-s rows), in a fresh process: of it with its loader workers (`tree_memory_mb`, sampled
+    every 0.1 s), and its own peak RSS."""
     import subprocess
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -272,20 +278,29 @@ def one_hour_peak_mb(cfg, overrides: list[str], backend: str,
         with sf.SoundFile(path, "w", 48000, 1, subtype="PCM_16") as f:
             for _ in range(minutes):
                 f.write((rng.standard_normal(48000 * 60) * 0.05).astype(np.float32))
-        code = (f"import sys, resource; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-                "from bench import predict_one_file\n"
+        code = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                "from bench import peak_rss_mb, predict_one_file\n"
                 f"predict_one_file({cfg.name!r}, {overrides!r}, {backend!r}, {str(path)!r}, "
                 f"{minutes * 60})\n"
-                "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+                "print(peak_rss_mb())")
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-        peak = np.zeros(2)
+        peak = 0.0
         while proc.poll() is None:
-            peak = np.maximum(peak, tree_memory_mb(proc.pid))
-            time.sleep(0.2)
+            peak = max(peak, tree_memory_mb(proc.pid))
+            time.sleep(0.1)
         out = proc.stdout.read()
         if proc.returncode:
             raise SystemExit(f"one-hour run failed ({proc.returncode})")
-        return peak[0], peak[1], float(out.strip().splitlines()[-1])
+        return peak, float(out.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS since it started its program (VmHWM; getrusage's ru_maxrss
+    would also count the forked copy of a large parent before the exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise OSError("no VmHWM in /proc/self/status")
 
 
 def predict_one_file(exp: str, argv: list[str], backend: str, path: str, seconds: int) -> None:
@@ -309,10 +324,11 @@ def predict_one_file(exp: str, argv: list[str], backend: str, path: str, seconds
 
 def bench_infer(cfg, args) -> None:
     """Audio seconds per wall second on the test set: infer.py's prediction path end to end
-    (loader workers decoding and resampling the source files, every fold, stitching, rows),
-    the backend's forward pass alone on the same windows already in memory, each CPU backend's
-    forward pass, and the seed notebook's loop on the same checkpoints; then peak memory on a
-    one-hour recording."""
+    (loader workers reading the prepare cache as run.sh has it, or decoding and resampling the
+    source files as a Kaggle kernel must; every fold, stitching, rows), the backend's forward
+    pass alone on the same windows already in memory, each CPU backend's forward pass, and the
+    seed notebook's loop on the same checkpoints and cache; then peak memory on a one-hour
+    recording."""
     import importlib.util
 
     import torch
@@ -324,49 +340,50 @@ def bench_infer(cfg, args) -> None:
 
     comp = competition_for(cfg)
     device = resolve_device(cfg.device)
-    rows = comp.test_rows()  # the source files, decoded and resampled as a Kaggle kernel must
-    audio_s = sum(sf.info(p).duration for p in rows.drop_duplicates("audio_id")["path"])
+    sources = comp.test_rows()
+    audio_s = sum(sf.info(p).duration for p in sources.drop_duplicates("audio_id")["path"])
+    rows = test_rows(cfg, comp)  # as infer.py reads them: prepare.py's cache where it has it
     windows = RecordingWindows.from_config(rows.drop_duplicates("audio_id")["path"], cfg)
     batches = [b.waves for b in windows if len(b.waves)]
-    cached = test_rows(cfg, comp)  # what run.sh infers from: prepare.py's int16 cache
-    n_windows = sum(len(b) for b in batches)
     print(f"device={device} threads={torch.get_num_threads()} workers={cfg.num_workers} "
-          f"backbone={cfg.backbone} test_audio_s={audio_s:.0f} windows={n_windows} "
-          f"window={windows.window / cfg.sample_rate}s hop={windows.hop / cfg.sample_rate}s "
-          f"batch={cfg.infer_batch_size} repeats={args.repeats}")
+          f"backbone={cfg.backbone} test_audio_s={audio_s:.0f} "
+          f"windows={sum(len(b) for b in batches)} window={windows.window / cfg.sample_rate}s "
+          f"hop={windows.hop / cfg.sample_rate}s batch={cfg.infer_batch_size} "
+          f"repeats={args.repeats}")
 
-    def forward(backend):
-        return lambda: [backend(b) for b in batches]
-
-    names = [b for b in BACKENDS if b == "torch" or importlib.util.find_spec(
-        "onnxruntime" if b == "onnx" else b) is not None]
-    forward_rates = {}
-    for name in names:
+    runs = {}
+    for name in [b for b in BACKENDS if b == "torch" or importlib.util.find_spec(
+            "onnxruntime" if b == "onnx" else b) is not None]:
         try:
             backend = load_backend(name, [cfg], len(comp.classes), device, windows.window)
         except SystemExit as e:
             print(f"{name}: skipped ({e})")
             continue
-        forward_rates[name] = best_rate(audio_s, forward(backend), args.repeats)
+        runs[name] = lambda backend=backend: [backend(b) for b in batches]
         if name == args.backend:
-            e2e = best_rate(audio_s, lambda: predict_rows([cfg], backend, rows, device),
-                            args.repeats)
-            e2e_cached = best_rate(audio_s, lambda: predict_rows([cfg], backend, cached, device),
-                                   args.repeats)
-    print("forward_only " + " ".join(f"{k}={v:.1f}" for k, v in forward_rates.items())
-          + " " + " ".join(f"{k}_vs_torch={v / forward_rates['torch']:.2f}"
-                           for k, v in forward_rates.items() if k != "torch"))
+            runs["e2e"] = lambda backend=backend: predict_rows([cfg], backend, rows, device)
+            runs["e2e_source"] = lambda backend=backend: predict_rows([cfg], backend, sources,
+                                                                      device)
+    rates = best_rates(audio_s, runs, args.repeats)
+    forward = {k: v for k, v in rates.items() if k in BACKENDS}
+    print("forward_only " + " ".join(f"{k}={v:.1f}" for k, v in forward.items()) + " "
+          + " ".join(f"{k}_vs_torch={v / forward['torch']:.2f}" for k, v in forward.items()
+                     if k != "torch"))
     models = load_fold_models(cfg, len(comp.classes), torch.device("cpu"))
-    seed = best_rate(audio_s, lambda: seed_loop(cfg, models, rows.reset_index(drop=True),
-                                                len(comp.classes)), 1)
+    seed_rows = rows[rows["audio_id"].isin(rows["audio_id"].unique()[:args.seed_files])]
+    seed_s = audio_s * seed_rows["audio_id"].nunique() / rows["audio_id"].nunique()
+    seed = best_rates(seed_s, {"seed": lambda: seed_loop(
+        cfg, models, seed_rows.reset_index(drop=True), len(comp.classes))}, 1)["seed"]
     overrides = [x for o in args.override or [] for x in ("-o", o)]
-    rss, pss, main_rss = one_hour_peak_mb(cfg, overrides, args.backend)
-    print(f"one_hour_recording peak_mb: rss_sum={rss:.0f} pss_sum={pss:.0f} (main process and "
-          f"{cfg.num_workers} loader workers) main_rss={main_rss:.0f}")
-    forward = forward_rates[args.backend]
-    print(f"backend={args.backend} e2e_from_cache_audio_s_per_s={e2e_cached:.1f}")
-    print(f"e2e_audio_s_per_s={e2e:.1f} forward_only={forward:.1f} seed_loop={seed:.1f} "
-          f"e2e_vs_forward={e2e / forward:.2f} e2e_vs_seed={e2e / seed:.2f}")
+    tree, main_rss = one_hour_peak_mb(cfg, overrides, args.backend)
+    print(f"one_hour_recording_peak_mb={tree:.0f} (main process and {cfg.num_workers} loader "
+          f"workers) main_process_peak_rss_mb={main_rss:.0f}")
+    e2e, source, fwd = rates["e2e"], rates["e2e_source"], forward[args.backend]
+    print(f"backend={args.backend} seed_loop_files={seed_rows['audio_id'].nunique()} "
+          f"e2e_from_source_files_audio_s_per_s={source:.1f} "
+          f"e2e_from_source_vs_forward={source / fwd:.2f}")
+    print(f"e2e_audio_s_per_s={e2e:.1f} forward_only={fwd:.1f} seed_loop={seed:.1f} "
+          f"e2e_vs_forward={e2e / fwd:.2f} e2e_vs_seed={e2e / seed:.2f}")
 
 
 def no_arguments(parser) -> None:
@@ -378,7 +395,9 @@ def infer_arguments(parser) -> None:
 
     parser.add_argument("--backend", choices=BACKENDS, default="torch",
                         help="the backend of the end-to-end run")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the best counts")
+    parser.add_argument("--repeats", type=int, default=5, help="runs per figure; the best counts")
+    parser.add_argument("--seed-files", type=int, default=10,
+                        help="test files the (slow) seed loop is timed on")
 
 
 def bench_ddp(cfg, processes: int = 2) -> None:

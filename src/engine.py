@@ -54,7 +54,7 @@ def window_loader(windows, num_workers: int, device: torch.device) -> DataLoader
     """Loader workers decode and resample recordings while the main process runs models."""
     workers = min(num_workers, len(windows.paths))
     return DataLoader(windows, batch_size=None, num_workers=workers,
-                      pin_memory=device.type == "cuda", prefetch_factor=4 if workers else None,
+                      pin_memory=device.type == "cuda", prefetch_factor=2 if workers else None,
                       generator=torch.Generator())  # keeps torch's global RNG untouched
 
 

@@ -216,9 +216,9 @@ def test_folds_share_the_front_end_and_experiments_run_in_one_pass():
         assert torch.allclose(out[2], other[0](wave)["framewise_output"], atol=1e-6)
 
 
-def peak_rss_mb(paths: list[str], seconds: list[int]) -> list[float]:
+def peak_rss_after(paths: list[str], seconds: list[int]) -> list[float]:
     """Infer each file's 1-s rows in turn; the process's peak RSS in MB after each."""
-    import resource
+    from bench import peak_rss_mb
 
     cfg = config(infer_duration=2.0, infer_hop=2.0, infer_batch_size=16)
     backend = TorchBackend([[BandDetector(hop_length=256)]], torch.device("cpu"))
@@ -226,7 +226,7 @@ def peak_rss_mb(paths: list[str], seconds: list[int]) -> list[float]:
     for path, n in zip(paths, seconds):
         (scores,) = predict_rows([cfg], backend, row_table({"a": path}, n), torch.device("cpu"))
         assert scores.shape == (n, 2)
-        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        peaks.append(peak_rss_mb())
     return peaks
 
 
@@ -238,7 +238,7 @@ def test_memory_stays_bounded_on_a_long_recording(tmp_path):
             for _ in range(m):
                 f.write(np.random.default_rng(0).standard_normal(60 * SR).astype(np.float32) * 0.1)
     code = (f"import sys; sys.path[:0] = {[str(TESTS.parent / 'src'), str(TESTS)]!r}; "
-            f"import test_infer; print(*test_infer.peak_rss_mb({paths!r}, "
+            f"import test_infer; print(*test_infer.peak_rss_after({paths!r}, "
             f"{[m * 60 for m in minutes]!r}))")  # a fresh process: its peak is this run's
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
