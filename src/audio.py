@@ -6,6 +6,8 @@ without reading it: a crop costs a seek, not a decode (README gives the measured
 """
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -13,33 +15,78 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from atomic import write_npy
+from atomic import atomic_path, write_npy
 
 INT16_SCALE = 32767.0
+
+
+class AudioError(ValueError):
+    """A recording that cannot be decoded; the message says why, for the user's list."""
+
+
+@dataclass
+class AudioReport:
+    """What `source_pieces` had to repair in one file, for prepare.py's list."""
+
+    non_finite: int = 0  # NaN/inf samples of the source, set to 0 before resampling
+    seconds: float = 0.0  # length at the cache's sample rate
+    peak: float = 0.0  # largest absolute sample: 0 = silent
 
 
 def decode(path: str | Path, sample_rate: int) -> np.ndarray:
     """Any mp3/ogg/flac/wav, any rate and channel count -> mono float32 at `sample_rate`.
 
     Resampling uses soxr (the high-quality resampler librosa uses). Non-finite samples
-    become 0, so one broken file cannot poison a batch.
+    become 0, so one broken file cannot poison a batch. Raises AudioError when the file
+    cannot be decoded (missing, empty, not audio, truncated or corrupt).
     """
-    try:
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError):
-        import librosa  # slower audioread/ffmpeg path for formats libsndfile refuses
+    pieces = list(stream_wave(path, sample_rate))
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
 
-        mono, sr = librosa.load(str(path), sr=None, mono=True)
-        data = mono[:, None]
-    wave = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
-    if sr != sample_rate and len(wave):
-        wave = soxr.resample(wave, sr, sample_rate, quality="HQ")
-    return np.nan_to_num(np.asarray(wave, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+
+def cache_audio(src: str | Path, dst: str | Path, sample_rate: int) -> AudioReport:
+    """Decode + resample `src` into the int16 cache `dst`, piece by piece: memory stays a few
+    MB however long the recording (an hour at 32 kHz would be 460 MB as one float wave).
+
+    The .npy header is written for zero samples, the data streamed after it, then the header
+    rewritten with the real length (numpy pads it to a fixed size for this); all in a temporary
+    file renamed onto `dst`, so an interrupted run leaves nothing a later run would trust.
+    Raises AudioError for a file that cannot be decoded or holds no samples.
+    """
+    report = AudioReport()
+    with atomic_path(dst) as tmp, open(tmp, "wb") as f:
+        header = _npy_header(0)
+        f.write(header)
+        n = 0
+        for piece in source_pieces(src, sample_rate, report=report):
+            _to_int16(piece).tofile(f)
+            n += len(piece)
+            report.peak = max(report.peak, float(np.abs(piece).max(initial=0.0)))
+        if n == 0:
+            raise AudioError("no audio samples")
+        final = _npy_header(n)
+        if len(final) != len(header):  # cannot happen with numpy's padding; never write garbage
+            raise RuntimeError(f"npy header grew from {len(header)} to {len(final)} bytes")
+        f.seek(0)
+        f.write(final)
+    report.seconds = n / sample_rate
+    return report
+
+
+def _npy_header(n: int) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": np.lib.format.dtype_to_descr(
+        np.dtype(np.int16)), "fortran_order": False, "shape": (n,)})
+    return buf.getvalue()
+
+
+def _to_int16(wave: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(wave * INT16_SCALE), -32768, 32767).astype(np.int16)
 
 
 def save_cached(path: str | Path, wave: np.ndarray) -> None:
     """Store a float wave in [-1, 1] as int16 .npy (half the bytes of float32)."""
-    write_npy(path, np.clip(np.round(wave * INT16_SCALE), -32768, 32767).astype(np.int16))
+    write_npy(path, _to_int16(wave))
 
 
 def open_cached(path: str | Path) -> np.ndarray:
@@ -53,11 +100,11 @@ def to_float(ints: np.ndarray) -> np.ndarray:
 
 def stream_wave(path: str | Path, sample_rate: int, chunk: int = 1 << 18) -> Iterator[np.ndarray]:
     """A recording as consecutive mono float32 pieces at `sample_rate` (about `chunk` samples of
-    the source each), so that an hour-long file never sits whole in memory.
+    the source each), so that an hour-long file never sits whole in memory. Non-finite samples
+    become 0.
 
     A cached .npy is read with plain file reads (a memory map would keep every page it touched
-    resident); a file libsndfile reads is decoded block by block through soxr's streaming
-    resampler, the same filter `decode` uses; anything else is decoded whole by `decode`.
+    resident); a source file goes through `source_pieces`.
     """
     if str(path).endswith(".npy"):
         ints = open_cached(path)
@@ -66,25 +113,79 @@ def stream_wave(path: str | Path, sample_rate: int, chunk: int = 1 << 18) -> Ite
             for _ in range(0, len(ints), chunk):
                 yield to_float(np.fromfile(f, dtype=ints.dtype, count=chunk))
         return
+    yield from source_pieces(path, sample_rate, chunk)
+
+
+def source_pieces(path: str | Path, sample_rate: int, chunk: int = 1 << 18,
+                  report: AudioReport | None = None) -> Iterator[np.ndarray]:
+    """An audio file as mono float32 pieces at `sample_rate`.
+
+    Non-finite samples become 0 before resampling (the filter would smear one NaN over its
+    whole length), counted in `report`. A file libsndfile reads is decoded block by block
+    through soxr's streaming resampler (the same output as resampling the whole wave at once);
+    anything else (formats libsndfile refuses) is decoded whole through librosa/audioread. Every failure is an AudioError saying
+    what is wrong: missing, empty, not audio, or decoding stopped part-way (truncated/corrupt).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError("file not found")
+    if path.stat().st_size == 0:
+        raise AudioError("empty file (0 bytes)")
     try:
         source = sf.SoundFile(str(path))
-    except (sf.LibsndfileError, RuntimeError):
-        wave = decode(path, sample_rate)
+    except (sf.LibsndfileError, RuntimeError) as sf_error:
+        wave, sr = _decode_other(path, sf_error)
+        wave = _repair(wave, report)
+        if sr != sample_rate and len(wave):
+            wave = soxr.resample(wave, sr, sample_rate, quality="HQ")
         for start in range(0, len(wave), chunk):
             yield wave[start:start + chunk]
         return
     with source:
         resampler = (soxr.ResampleStream(source.samplerate, sample_rate, 1, dtype="float32",
                                          quality="HQ") if source.samplerate != sample_rate else None)
+        done = 0
         while True:
-            data = source.read(chunk, dtype="float32", always_2d=True)
+            try:
+                data = source.read(chunk, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as e:
+                raise AudioError(f"decoding stopped after {done / source.samplerate:.1f} s of "
+                                 f"{source.frames / source.samplerate:.1f} s, truncated or "
+                                 f"corrupt ({e})") from None
+            done += len(data)
             last = len(data) < chunk
-            piece = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+            piece = _repair(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], report)
             if resampler is not None:
                 piece = resampler.resample_chunk(np.ascontiguousarray(piece), last=last)
-            yield np.nan_to_num(piece, nan=0.0, posinf=0.0, neginf=0.0)
+            yield piece
             if last:
                 return
+
+
+def _repair(piece: np.ndarray, report: AudioReport | None) -> np.ndarray:
+    bad = ~np.isfinite(piece)
+    if not bad.any():
+        return piece
+    if report is not None:
+        report.non_finite += int(bad.sum())
+    return np.where(bad, np.float32(0.0), piece).astype(np.float32)
+
+
+def _decode_other(path: Path, sf_error: Exception) -> tuple[np.ndarray, int]:
+    """A file libsndfile refused, through librosa's audioread (ffmpeg) path, at its own rate."""
+    import warnings
+
+    import librosa
+
+    try:
+        with warnings.catch_warnings():  # librosa warns that it falls back to audioread
+            warnings.simplefilter("ignore")
+            wave, sr = librosa.load(str(path), sr=None, mono=True)
+    except Exception as e:  # noqa: BLE001 - audioread raises many types; the message tells
+        why = f"{type(e).__name__}: {e}".rstrip(": ")
+        raise AudioError(f"not audio that libsndfile or audioread can decode ({sf_error}; "
+                         f"{why})") from None
+    return np.asarray(wave, dtype=np.float32), int(sr)
 
 
 def load_wave(path: str | Path, sample_rate: int) -> np.ndarray:

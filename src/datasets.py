@@ -6,7 +6,8 @@ recording, so "crop around a random event" becomes "crop anywhere" without a sec
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -15,7 +16,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
 
-from audio import open_cached, stream_wave, to_float
+from audio import AudioError, open_cached, stream_wave, to_float
 
 
 def cache_root(cfg) -> Path:
@@ -28,6 +29,20 @@ def cache_root(cfg) -> Path:
 
 def cached_path(cfg, split: str, audio_id: str) -> Path:
     return cache_root(cfg) / split / f"{audio_id}.npy"
+
+
+def unreadable_path(cfg) -> Path:
+    """prepare.py's list of the recordings it could not read: split, id, path, reason."""
+    return cache_root(cfg) / "unreadable.csv"
+
+
+def read_unreadable(cfg) -> dict[tuple[str, str], str]:
+    """(split, id) -> why prepare.py could not read it (empty when it read everything)."""
+    path = unreadable_path(cfg)
+    if not path.exists():
+        return {}
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return {(s, i): r for s, i, r in zip(table["split"], table["id"], table["reason"])}
 
 
 def folds_path(cfg) -> Path:
@@ -93,9 +108,33 @@ def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise SystemExit(f"{path} lacks some train recordings: delete it and run prepare again")
     recordings["fold"] = recordings["fold"].astype(int)
     recordings["cache_path"] = [str(cached_path(cfg, "train", i)) for i in recordings["id"]]
+    recordings = drop_unreadable(cfg, recordings)
     events = pd.concat([competition.train_events().assign(negative=False),
                         competition.train_negatives().assign(negative=True)], ignore_index=True)
     return recordings, events
+
+
+def drop_unreadable(cfg, recordings: pd.DataFrame) -> pd.DataFrame:
+    """The recordings with a usable cache file. Those prepare.py could not read (or whose cache
+    file is missing or damaged) are left out with a warning naming each, rather than crashing
+    training at their first crop."""
+    reasons = read_unreadable(cfg)
+    bad: dict[str, str] = {}
+    for rid, path in zip(recordings["id"], recordings["cache_path"]):
+        try:
+            if len(open_cached(path)) == 0:
+                bad[rid] = "no audio samples"
+        except (OSError, ValueError) as e:
+            bad[rid] = reasons.get(("train", rid), f"no usable cache file {path} ({e})")
+    if not bad:
+        return recordings
+    if len(bad) == len(recordings):
+        raise SystemExit(f"none of the {len(recordings)} train recordings could be read "
+                         f"(see {unreadable_path(cfg)}); run prepare.py")
+    print(f"warning: training leaves out {len(bad)} unreadable recording(s):", file=sys.stderr)
+    for rid, reason in bad.items():
+        print(f"  {rid}: {reason}", file=sys.stderr)
+    return recordings[~recordings["id"].isin(set(bad))].reset_index(drop=True)
 
 
 def multi_hot(labels: list[list[int]], n_classes: int) -> np.ndarray:
@@ -354,13 +393,15 @@ def cut_windows(pieces: Iterable[np.ndarray], window: int, hop: int,
 class WindowBatch:
     """Up to `batch_size` windows, possibly of several recordings, with where each came from;
     `ends` lists `(recording, samples)` for the recordings whose last window is in this batch
-    or an earlier one."""
+    or an earlier one, `failed` `(recording, reason)` for those that could not be read (any of
+    their windows already sent are to be discarded)."""
 
     waves: torch.Tensor  # (windows, samples)
     recordings: np.ndarray  # recording index of each window
     starts: np.ndarray  # start sample of each window on its recording (negative: shifted pass)
     passes: np.ndarray  # 0, or the time-shift pass
     ends: list[tuple[int, int]]
+    failed: list[tuple[int, str]] = field(default_factory=list)
 
     def pin_memory(self) -> "WindowBatch":
         self.waves = self.waves.pin_memory()
@@ -403,11 +444,12 @@ class RecordingWindows(IterableDataset):
         waves = np.zeros((self.batch_size, self.window), dtype=np.float32)
         meta: list[tuple[int, int, int]] = []
         ends: list[tuple[int, int]] = []
+        failed: list[tuple[int, str]] = []
 
         def batch() -> WindowBatch:
             rec, start, passes = np.array(meta, dtype=np.int64).reshape(-1, 3).T.copy()
             return WindowBatch(torch.from_numpy(waves[:len(meta)].copy()), rec, start, passes,
-                               list(ends))
+                               list(ends), list(failed))
 
         for index in mine:
             windows = self.recording(index)
@@ -417,10 +459,14 @@ class RecordingWindows(IterableDataset):
                 except StopIteration as stop:
                     ends.append((index, stop.value))
                     break
+                except Exception as e:  # noqa: BLE001 - one unreadable file must not stop the rest
+                    failed.append((index, str(e) if isinstance(e, AudioError)
+                                   else f"{type(e).__name__}: {e}"))
+                    break
                 if len(meta) == self.batch_size:  # sent when full and a window follows, so
                     yield batch()  # a recording's end rides with its last windows
-                    meta, ends = [], []
+                    meta, ends, failed = [], [], []
                 waves[len(meta)] = wave
                 meta.append((index, start, p))
-        if meta or ends:
+        if meta or ends or failed:
             yield batch()

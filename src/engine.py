@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from atomic import atomic_path
+from audio import AudioError
 from timeline import Timeline
 
 
@@ -59,8 +60,9 @@ def window_loader(windows, num_workers: int, device: torch.device) -> DataLoader
 
 
 def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callable,
-                   device: torch.device, desc: str = "predict",
-                   with_clip: bool = False) -> Iterator[tuple[int, list]]:
+                   device: torch.device, desc: str = "predict", with_clip: bool = False,
+                   on_failure: Callable[[int, str], None] | None = None
+                   ) -> Iterator[tuple[int, list]]:
     """For each recording of `windows` (a RecordingWindows), as soon as its last window has
     run: `(index, [sink.result() for each group])`.
 
@@ -74,6 +76,9 @@ def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callab
     A window owns the frames whose time lies inside it: the model's last frame, centred on
     the window's end, is the next window's first, so a clip score never leaks into the next
     row, and a recording of n samples has ceil(n / hop_length) frames.
+
+    A recording that cannot be read is passed to `on_failure(index, reason)` and not yielded;
+    without `on_failure` it stops the run with an AudioError naming the file.
     """
     n_passes = 1 + len(windows.shifts)
     open_: dict[int, list] = {}
@@ -94,6 +99,11 @@ def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callab
                 offsets = (batch.starts[sel] + hop // 2) // hop
                 timeline.add(x, offsets, batch.passes[sel])
                 sink.add(*timeline.flush(int(offsets[-1])))  # later windows start after it
+        for r, reason in batch.failed:
+            open_.pop(r, None)  # windows read before the failure are discarded
+            if on_failure is None:
+                raise AudioError(f"{windows.paths[r]}: {reason}")
+            on_failure(r, reason)
         for r, n_samples in batch.ends:
             states = open_.pop(r)
             for (timeline, sink), cfg in zip(states, cfgs):

@@ -14,6 +14,7 @@ files `python src/export.py EXP` wrote.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +26,7 @@ from atomic import write_csv
 from backends import BACKENDS, load_backend
 from competitions import competition_for
 from configs import experiment_cli, load_config, parse_overrides
-from datasets import RecordingWindows, cached_path
+from datasets import RecordingWindows, cached_path, multi_hot
 from engine import predict_stream, resolve_device
 from oof import save_test
 from timeline import RowReducer, row_frames
@@ -55,9 +56,25 @@ def test_rows(cfg, comp, audio_dir: str | None = None) -> pd.DataFrame:
     return rows
 
 
-def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.device
+def class_prior(comp) -> tuple[np.ndarray, str]:
+    """What a row of an unreadable test file scores: the fraction of train recordings labelled
+    with each class (the recording-level prior), or zeros where no train table is at hand."""
+    try:
+        labels = comp.train_recordings()["labels"]
+    except (SystemExit, OSError, KeyError, NotImplementedError):
+        labels = []
+    if not len(labels):
+        return np.zeros(len(comp.classes), dtype=np.float32), "zero scores"
+    return multi_hot(labels, len(comp.classes)).mean(axis=0), "the class prior"
+
+
+def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.device,
+                 fallback: np.ndarray | None = None, fallback_name: str = "zero scores"
                  ) -> list[np.ndarray]:
-    """(rows, classes) scores of each experiment of `cfgs` (all held by `backend`)."""
+    """(rows, classes) scores of each experiment of `cfgs` (all held by `backend`).
+
+    No row is ever dropped: the rows of a recording that cannot be read get `fallback` (zeros
+    when None), with a warning naming the file."""
     audio = rows.drop_duplicates("audio_id")[["audio_id", "path"]].reset_index(drop=True)
     windows = RecordingWindows.from_config(audio["path"].tolist(), cfgs[0])
     row_index = [np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]]
@@ -70,8 +87,9 @@ def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.devi
         return RowReducer(*row_frames(t_start[idx], t_end[idx], fps), cfgs[g].infer_reduce)
 
     scores: list[np.ndarray | None] = [None] * len(cfgs)
+    failed: dict[int, str] = {}
     for r, results in predict_stream(backend, windows, cfgs, sink, device, "infer",
-                                     with_clip=any(blends)):
+                                     with_clip=any(blends), on_failure=failed.__setitem__):
         for g, (result, w) in enumerate(zip(results, blends)):
             if any(blends):
                 frame, clip = np.split(result, 2, axis=1)
@@ -79,6 +97,19 @@ def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.devi
             if scores[g] is None:
                 scores[g] = np.zeros((len(rows), result.shape[1]), dtype=np.float32)
             scores[g][row_index[r]] = result
+    if not failed:
+        return scores
+    if fallback is None and any(s is None for s in scores):
+        raise SystemExit(f"none of the {len(audio)} test recordings could be read: "
+                         + "; ".join(f"{audio['path'][r]}: {why}" for r, why in failed.items()))
+    for r, why in sorted(failed.items()):
+        print(f"warning: could not read {audio['path'][r]} ({why}); its {len(row_index[r])} "
+              f"row(s) get {fallback_name}", file=sys.stderr)
+    for g in range(len(cfgs)):
+        if scores[g] is None:
+            scores[g] = np.zeros((len(rows), len(fallback)), dtype=np.float32)
+        for r in failed:
+            scores[g][row_index[r]] = 0.0 if fallback is None else fallback
     return scores
 
 
@@ -104,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         window = RecordingWindows.from_config([], cfg).window
         backend = load_backend(args.backend, cfgs, len(comp.classes), device, window)
-        predictions = predict_rows(cfgs, backend, rows, device)
+        predictions = predict_rows(cfgs, backend, rows, device, *class_prior(comp))
     for c, scores in zip(cfgs, predictions):
         sub = comp.make_submission(rows["row_id"].tolist(), scores)
         out = Path(args.out if args.out and c is cfg else f"submissions/{c.name}.csv")

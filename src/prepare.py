@@ -3,7 +3,9 @@
     python src/prepare.py EXP
 
 Idempotent: files already cached are kept, so a second run (or a run after a crash) only
-does what is missing.
+does what is missing. A file that cannot be read stops nothing: every such file is listed with
+its reason (on screen and in <cache>/unreadable.csv), training leaves it out and inference gives
+its rows the class prior; the next run tries it again.
 """
 from __future__ import annotations
 
@@ -15,33 +17,69 @@ import pandas as pd
 from tqdm import tqdm
 
 from atomic import write_csv
-from audio import decode, open_cached, save_cached
+from audio import AudioError, cache_audio, open_cached
 from competitions import competition_for
 from competitions.tables import fail
 from configs import experiment_cli
-from datasets import cache_root, cached_path, folds_path, make_folds
+from datasets import cache_root, cached_path, folds_path, make_folds, unreadable_path
+
+SHOWN = 20  # unreadable files printed; all of them go to unreadable.csv
 
 
-def cache_one(job: tuple[str, str, int]) -> str | None:
-    """Decode + resample + store one file; returns an error message instead of raising, so
-    one unreadable file does not stop the others."""
-    src, dst, sample_rate = job
+def cache_one(job: tuple[str, str, str, str, int]) -> tuple[str | None, list[str]]:
+    """Decode + resample + store one file. Returns (why it could not be read, or None; notes on
+    what was repaired) instead of raising, so one bad file does not stop the others."""
+    _, _, src, dst, sample_rate = job
     try:
-        save_cached(dst, decode(src, sample_rate))
-    except Exception as e:  # noqa: BLE001 - reported to the user with the file name
-        return f"{src}: {type(e).__name__}: {e}"
-    return None
+        report = cache_audio(src, dst, sample_rate)
+    except AudioError as e:
+        return str(e), []
+    except Exception as e:  # noqa: BLE001 - listed with the file name like any other failure
+        return f"{type(e).__name__}: {e}", []
+    notes = [f"{report.non_finite} NaN/inf sample(s) set to 0"] * bool(report.non_finite)
+    notes += ["silent: every sample is 0"] * (report.peak == 0)
+    return None, notes
+
+
+def cache_all(cfg, jobs: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
+    """Cache what is not cached yet; returns the files that could not be read (split, id, path,
+    reason), also written to unreadable.csv, and prints them and the repaired ones."""
+    todo = [job for job in jobs if not Path(job[3]).exists()]
+    print(f"prepare {cfg.name}: {len(jobs)} recordings, {len(jobs) - len(todo)} already cached "
+          f"in {cache_root(cfg)}")
+    failed, repaired = [], []
+    if todo:
+        with ProcessPoolExecutor(max(1, cfg.num_workers)) as pool:
+            results = tqdm(pool.map(cache_one, todo, chunksize=4), total=len(todo),
+                           desc="decode", unit="file", dynamic_ncols=True)
+            for (split, audio_id, src, _, _), (error, notes) in zip(todo, results):
+                if error:
+                    failed.append({"split": split, "id": audio_id, "path": src, "reason": error})
+                repaired += [f"  {src}: {note}" for note in notes]
+    if repaired:
+        print("repaired while caching:", *repaired, sep="\n")
+    table = pd.DataFrame(failed, columns=["split", "id", "path", "reason"])
+    write_csv(unreadable_path(cfg), table)
+    if failed:
+        print(f"could not read {len(failed)} file(s) (all in {unreadable_path(cfg)}); training "
+              "leaves them out, their test rows get the class prior:")
+        for row in failed[:SHOWN]:
+            print(f"  {row['path']}: {row['reason']}")
+        if len(failed) > SHOWN:
+            print(f"  ... and {len(failed) - SHOWN} more")
+    return table
 
 
 def check_event_times(cfg, comp, recordings) -> None:
     """Strong labels must lie inside their audio: a t_max past the end is a labelling error
-    (or the wrong file), found now rather than as silent empty crops during training."""
+    (or the wrong file), found now rather than as silent empty crops during training.
+    Recordings that could not be read are skipped (training leaves them out)."""
     if comp.events_file is None:
         return
-    seconds = {i: len(open_cached(cached_path(cfg, "train", i))) / cfg.sample_rate
-               for i in recordings["id"]}
+    seconds = {i: len(open_cached(path)) / cfg.sample_rate for i in recordings["id"]
+               for path in [cached_path(cfg, "train", i)] if path.exists()}
     events = comp.train_events()
-    length = events["id"].map(seconds)
+    length = events["id"].map(seconds)  # NaN where unreadable: never "beyond"
     late = np.isfinite(events["t_max"]) & (events["t_max"] > length + 0.05)
     if late.any():
         ev = events[late].iloc[0]
@@ -55,31 +93,21 @@ def main(argv: list[str] | None = None) -> None:
 
     recordings = comp.train_recordings()
     tests = comp.test_rows().drop_duplicates("audio_id")
-    jobs = [(p, str(cached_path(cfg, "train", i)), cfg.sample_rate)
+    jobs = [("train", i, p, str(cached_path(cfg, "train", i)), cfg.sample_rate)
             for i, p in zip(recordings["id"], recordings["path"])]
-    jobs += [(p, str(cached_path(cfg, "test", i)), cfg.sample_rate)
+    jobs += [("test", i, p, str(cached_path(cfg, "test", i)), cfg.sample_rate)
              for i, p in zip(tests["audio_id"], tests["path"])]
-    todo = [job for job in jobs if not Path(job[1]).exists()]
-    print(f"prepare {cfg.name}: {len(jobs)} recordings, {len(jobs) - len(todo)} already cached "
-          f"in {cache_root(cfg)}")
-    errors = []
-    if todo:
-        with ProcessPoolExecutor(max(1, cfg.num_workers)) as pool:
-            for err in tqdm(pool.map(cache_one, todo, chunksize=4), total=len(todo),
-                            desc="decode", unit="file", dynamic_ncols=True):
-                if err:
-                    errors.append(err)
-    for err in errors:
-        print(f"  could not read {err}")
-    if errors:
-        raise SystemExit(f"{len(errors)} file(s) could not be read (listed above)")
+    failed = cache_all(cfg, jobs)
+    if len(recordings) and (failed["split"] == "train").sum() == len(recordings):
+        raise SystemExit(f"none of the {len(recordings)} train recordings could be read "
+                         f"(listed in {unreadable_path(cfg)}): is data_dir right?")
 
     check_event_times(cfg, comp, recordings)
     path = folds_path(cfg)
     if not path.exists():
         folds = pd.DataFrame({"id": recordings["id"],
                               "fold": make_folds(recordings, cfg.n_folds, cfg.seed,
-                                                         cfg.fold_scheme)})
+                                                 cfg.fold_scheme)})
         write_csv(path, folds)
     print(f"folds: {path}")
 

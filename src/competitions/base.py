@@ -33,6 +33,9 @@ class Competition:
         self.false_positives = false_positives  # use labelled absences where a format has them
         self.test_root = Path(test_dir) if test_dir else self.root  # test table + audio
         self.threshold = threshold  # for formats whose submission lists predicted labels
+        if not self.root.is_dir():
+            raise SystemExit(f"data_dir {self.root} not found: set data_dir in the experiment's "
+                             "config (or -o data_dir=PATH) to the unzipped competition folder")
         missing = [f for f in self.required_files if not (self.root / f).exists()]
         if missing:
             raise SystemExit(f"{self.root}: missing {', '.join(missing)} "

@@ -13,6 +13,7 @@ set is `test_soundscapes/*.ogg`, scored in 5-s rows `<stem>_<end>`.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,8 @@ import soundfile as sf
 import metrics
 
 from .base import WeakLabelCompetition
-from .tables import (birds_submission, check_row_order, check_scores, chunk_ends, chunk_spans,
-                     empty_test_rows, fail, groups_from, names_by_class, parse_label_list,
+from .tables import (birds_submission, check_scores, check_submission, chunk_ends,
+                     chunk_spans, empty_test_rows, fail, groups_from, names_by_class, parse_label_list,
                      read_birds_solution, read_table, recordings_table, require_filled,
                      require_known, require_unique, seconds_column, stem_id)
 
@@ -101,18 +102,24 @@ class BirdClef(WeakLabelCompetition):
         files = sorted(folder.glob("*.ogg"), key=lambda p: p.stem) if folder else []
         if not files:
             return empty_test_rows()
-        rows = []
-        for f in files:
-            info = sf.info(str(f))
-            rows += [(f"{f.stem}_{end}", f.stem, str(f), end - 5.0, float(end))
-                     for end in chunk_ends(info.frames, info.samplerate)]
+        ends = {f: _row_ends(f) for f in files}
+        known = [len(e) for e in ends.values() if e is not None]
+        for f in [f for f, e in ends.items() if e is None]:
+            # no decoder can tell its length: as long as most soundscapes (they share one)
+            n = max(set(known), key=known.count) if known else 1
+            print(f"warning: cannot read {f}: its length is unknown; it gets {n} rows of 5 s, "
+                  "as most soundscapes", file=sys.stderr)
+            ends[f] = chunk_ends(n * 5, 1)
+        rows = [(f"{f.stem}_{end}", f.stem, str(f), end - 5.0, float(end))
+                for f in files for end in ends[f]]
         return pd.DataFrame(rows, columns=["row_id", "audio_id", "path", "t_start", "t_end"])
 
     def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
         scores = check_scores(row_ids, scores, len(self.classes))
         sub = pd.DataFrame(scores, columns=self.classes)
         sub.insert(0, "row_id", list(row_ids))
-        return sub
+        # rows come from the soundscapes present (the sample's rows name hidden ones)
+        return check_submission(sub, ["row_id", *self.classes], "sample_submission.csv")
 
     def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
         """`row_id` + a 0/1 column per class; a class without a column is absent throughout."""
@@ -159,9 +166,9 @@ class BirdClef2021(BirdClef):
         if df is None:
             raise ValueError(f"{self.test_root / 'test.csv'} not found: nothing to submit")
         wanted = set(row_ids)  # rows of absent soundscapes were never predicted
-        check_row_order(row_ids, [r for r in df["row_id"] if r in wanted],
-                        str(self.test_root / "test.csv"))
-        return birds_submission(row_ids, scores, self.classes, self.threshold)
+        return birds_submission(row_ids, scores, self.classes, self.threshold,
+                                [r for r in df["row_id"] if r in wanted],
+                                str(self.test_root / "test.csv"))
 
     def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
         """`row_id,birds`, as train_soundscape_labels.csv."""
@@ -169,6 +176,22 @@ class BirdClef2021(BirdClef):
 
     def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
         return metrics.f1_rowwise(y_true, y_score, self.threshold)
+
+
+def _row_ends(path: Path) -> list[int] | None:
+    """Ends (s) of the 5-s rows of a soundscape, from its header, else by decoding it (formats
+    libsndfile refuses); None when it cannot be read at all."""
+    try:
+        info = sf.info(str(path))
+        return chunk_ends(info.frames, info.samplerate)
+    except (sf.LibsndfileError, RuntimeError):
+        pass
+    from audio import AudioError, decode
+
+    try:
+        return chunk_ends(len(decode(path, 8000)), 8000)
+    except AudioError:
+        return None
 
 
 def _match(files: list[Path], audio_id: str, site: str) -> Path | None:

@@ -18,7 +18,7 @@ import pandas as pd
 import metrics
 
 from .base import WeakLabelCompetition
-from .tables import (birds_submission, chunk_spans, check_row_order, empty_test_rows,
+from .tables import (birds_submission, chunk_spans, empty_test_rows,
                      groups_from, names_by_class, parse_label_list, read_birds_solution,
                      read_table,
                      recordings_table, require_filled, require_unique, seconds_column, stem_id)
@@ -105,8 +105,8 @@ class Cornell2020(WeakLabelCompetition):
         df = self._test_table()
         if df is None:
             raise ValueError(f"{self.test_root / 'test.csv'} not found: nothing to submit")
-        check_row_order(row_ids, df["row_id"].tolist(), str(self.test_root / "test.csv"))
-        return birds_submission(row_ids, scores, self.classes, self.threshold)
+        return birds_submission(row_ids, scores, self.classes, self.threshold,
+                                df["row_id"].tolist(), str(self.test_root / "test.csv"))
 
     def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
         return read_birds_solution(path, self.classes)

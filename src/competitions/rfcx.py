@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .base import Competition
-from .tables import fail, read_table, require_filled, require_known
+from .tables import (check_scores, check_submission, fail, read_table, require_filled,
+                     require_known)
 
 ID = {"recording_id": str}  # ids such as "1e5..." must not become numbers
 EVENT_COLUMNS = ["recording_id", "species_id", "t_min", "t_max"]
@@ -24,7 +25,7 @@ class Rfcx(Competition):
 
     def __init__(self, data_dir: str | Path, **options) -> None:
         super().__init__(data_dir, **options)
-        self.sample = pd.read_csv(self.test_root / "sample_submission.csv", dtype=ID)
+        self.sample = read_table(self.test_root / "sample_submission.csv", ["recording_id"])
         self.classes = [c for c in self.sample.columns if c != "recording_id"]
         self.tp = self._read_events("train_tp.csv")
         self.events_file = self.root / "train_tp.csv"
@@ -82,14 +83,11 @@ class Rfcx(Competition):
                              "t_start": 0.0, "t_end": np.nan})
 
     def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        scores = check_scores(row_ids, scores, len(self.classes))
         sub = pd.DataFrame(scores, columns=self.classes)
-        sub.insert(0, "recording_id", row_ids)
-        expected = self.sample["recording_id"].tolist()
-        if sub["recording_id"].tolist() != expected:
-            raise ValueError("submission rows differ from sample_submission.csv's recording_ids")
-        if not np.isfinite(scores).all():
-            raise ValueError("submission has non-finite scores")
-        return sub
+        sub.insert(0, "recording_id", list(row_ids))
+        return check_submission(sub, list(self.sample.columns), "sample_submission.csv",
+                                self.sample["recording_id"].tolist())
 
     def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
         sol = pd.read_csv(path, dtype=ID)

@@ -52,7 +52,10 @@ def read_table(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise SystemExit(f"{path}: file not found")
-    df = pd.read_csv(path, dtype=str)
+    try:
+        df = pd.read_csv(path, dtype=str)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise SystemExit(f"{path}: not a readable CSV table ({e})") from None
     missing = [c for c in required if c not in df.columns]
     if missing:
         fail(path, -1, f"missing column(s) {missing}; has {list(df.columns)}")
@@ -189,6 +192,37 @@ def check_row_order(got: Sequence[str], expected: Sequence[str], source: str) ->
                      f"{len(expected)} expected; first difference at {first})")
 
 
+def check_submission(sub: pd.DataFrame, columns: Sequence[str], source: str,
+                     row_ids: Sequence[str] | None = None,
+                     classes: Sequence[str] | None = None) -> pd.DataFrame:
+    """The last look before a submission is written, against what `source` (the sample
+    submission or test table) asks for: exactly `columns` in order, exactly `row_ids` in order
+    (when the source lists them) with none twice, scores finite and inside [0, 1], and `birds`
+    naming only `classes` or `nocall`. Raises ValueError saying what is wrong."""
+    if list(sub.columns) != list(columns):
+        raise ValueError(f"submission columns {list(sub.columns)[:6]}... differ from {source}'s "
+                         f"{list(columns)[:6]}... ({len(sub.columns)} vs {len(columns)})")
+    ids = sub[columns[0]].astype(str).tolist()
+    if row_ids is not None:
+        check_row_order(ids, [str(r) for r in row_ids], source)
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"submission has duplicate {columns[0]}s")
+    if "birds" in columns:
+        known = set(classes or ()) | {NOCALL}
+        unknown = {b for text in sub["birds"] for b in str(text).split()} - known
+        if unknown or sub["birds"].isna().any():
+            raise ValueError(f"submission birds name unknown classes {sorted(unknown)[:5]} "
+                             "(or are empty)")
+        return sub
+    values = sub[list(columns[1:])].to_numpy(np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError("submission has non-finite scores")
+    if len(values) and not (-1e-6 <= values.min() and values.max() <= 1 + 1e-6):
+        raise ValueError(f"submission scores leave [0, 1]: {values.min():.4g} .. "
+                         f"{values.max():.4g}")
+    return sub
+
+
 def birds_strings(scores: np.ndarray, classes: Sequence[str], threshold: float) -> list[str]:
     """Space-separated classes with score >= threshold per row, `nocall` when there are none."""
     names = np.asarray(classes, dtype=object)
@@ -217,10 +251,12 @@ def read_birds_solution(path: str | Path, classes: Sequence[str]) -> tuple[list[
 
 
 def birds_submission(row_ids: Sequence[str], scores: np.ndarray, classes: Sequence[str],
-                     threshold: float) -> pd.DataFrame:
+                     threshold: float, expected: Sequence[str], source: str) -> pd.DataFrame:
+    """`row_id,birds` for the rows `expected` lists (from `source`), validated."""
     scores = check_scores(row_ids, scores, len(classes))
-    return pd.DataFrame({"row_id": list(row_ids),
-                         "birds": birds_strings(scores, classes, threshold)})
+    sub = pd.DataFrame({"row_id": list(row_ids),
+                        "birds": birds_strings(scores, classes, threshold)})
+    return check_submission(sub, ["row_id", "birds"], source, expected, classes)
 
 
 def names_by_class(df: pd.DataFrame, class_col: str, scientific_col: str,

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .base import FIELDS, Config
+from .base import FIELDS, Config, UnknownFieldError, did_you_mean
 
 __all__ = ["Config", "FIELDS", "load_config", "parse_overrides", "experiment_cli",
            "from_saved"]
@@ -30,11 +30,16 @@ def load_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
         if spec is None or not path.exists():
             raise FileNotFoundError(f"no config file {path}")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except UnknownFieldError as e:
+            raise SystemExit(f"{path}: {e}") from None
         name = path.stem
     else:
         try:
             module = importlib.import_module(f"configs.{name}")
+        except UnknownFieldError as e:
+            raise SystemExit(f"src/configs/{name}.py: {e}") from None
         except ModuleNotFoundError as e:
             if e.name != f"configs.{name}":
                 raise
@@ -71,7 +76,7 @@ def from_saved(path: str | Path, overrides: dict[str, Any] | None = None) -> Con
     saved = json.loads(Path(path).read_text())
     unknown = sorted(set(saved) - FIELDS)
     if unknown:
-        raise SystemExit(f"{path}: unknown config field(s) {unknown}")
+        raise SystemExit(f"{path}: unknown config field(s) {unknown}{did_you_mean(unknown)}")
     try:
         cls = importlib.import_module(f"configs.{saved['name']}").Config
     except (ModuleNotFoundError, AttributeError):
@@ -90,7 +95,8 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         if not sep:
             raise SystemExit(f"override {item!r} is not key=value")
         if key not in FIELDS:
-            raise SystemExit(f"unknown config field {key!r} in override {item!r}")
+            raise SystemExit(f"unknown config field {key!r}{did_you_mean([key])} in override "
+                             f"{item!r}")
         try:
             out[key] = ast.literal_eval(raw)
         except (ValueError, SyntaxError):

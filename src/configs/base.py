@@ -10,6 +10,10 @@ import copy
 from typing import Any
 
 
+class UnknownFieldError(AttributeError):
+    """A config names a field Config does not have (a typo, or a field since renamed)."""
+
+
 class Config:
     # --- data -----------------------------------------------------------------------
     competition: str = "rfcx"  # key of competitions.COMPETITIONS
@@ -97,16 +101,17 @@ class Config:
         super().__init_subclass__(**kwargs)
         unknown = [k for k in vars(cls) if not k.startswith("_") and k not in FIELDS]
         if unknown:
-            raise AttributeError(
-                f"{cls.__module__}.{cls.__name__}: unknown config field(s) {unknown}; "
-                f"known fields: {sorted(FIELDS)}")
+            raise UnknownFieldError(
+                f"{cls.__module__}.{cls.__name__}: unknown config field(s) {unknown}"
+                f"{did_you_mean(unknown)}; known fields: {sorted(FIELDS)}")
 
     def __init__(self, **overrides: Any) -> None:
         for key in FIELDS:  # instance copies, so mutating a dict never leaks into the class
             setattr(self, key, copy.deepcopy(getattr(type(self), key)))
         for key, value in overrides.items():
             if key not in FIELDS:
-                raise AttributeError(f"unknown config field {key!r}; known: {sorted(FIELDS)}")
+                raise UnknownFieldError(f"unknown config field {key!r}{did_you_mean([key])}; "
+                                        f"known: {sorted(FIELDS)}")
             setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,3 +122,11 @@ class Config:
 
 
 FIELDS = frozenset(Config.__annotations__)
+
+
+def did_you_mean(names: list[str]) -> str:
+    """" (did you mean 'epochs'?)" for the known fields closest to misspelt `names`."""
+    import difflib
+
+    close = [m for n in names for m in difflib.get_close_matches(n, FIELDS, n=1)]
+    return f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
