@@ -123,8 +123,9 @@ def source_pieces(path: str | Path, sample_rate: int, chunk: int = 1 << 18,
     Non-finite samples become 0 before resampling (the filter would smear one NaN over its
     whole length), counted in `report`. A file libsndfile reads is decoded block by block
     through soxr's streaming resampler (the same output as resampling the whole wave at once);
-    anything else (formats libsndfile refuses) is decoded whole through librosa/audioread. Every failure is an AudioError saying
-    what is wrong: missing, empty, not audio, or decoding stopped part-way (truncated/corrupt).
+    anything else (formats libsndfile refuses) is decoded whole through librosa/audioread.
+    Every failure is an AudioError saying what is wrong: missing, empty, not audio, or decoding
+    stopped part-way (truncated or corrupt).
     """
     path = Path(path)
     if not path.is_file():

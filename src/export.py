@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from atomic import atomic_path
 from backends import (Ensemble, OnnxBackend, OpenVinoBackend, TorchBackend, load_fold_models,
                       onnx_path)
 from competitions import competition_for
@@ -39,7 +40,8 @@ def export_onnx(net: torch.nn.Module, example: torch.Tensor, path: Path) -> None
         program = torch.onnx.export(net.eval(), (example,), dynamo=True, verbose=False,
                                     input_names=["wave"], output_names=["framewise", "clipwise"],
                                     dynamic_shapes=({0: torch.export.Dim("batch")},))
-    program.save(str(path))
+    with atomic_path(path) as tmp:  # a killed export leaves no half file for infer to load
+        program.save(str(tmp))
 
 
 def max_difference(reference, other) -> float:

@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     if cfg.backbone in ("birdnet", "birdnet_head"):  # the optional teacher (teacher.py)
         import teacher
 
-        predictions = [teacher.predict_rows(cfg, comp, rows)]
+        predictions = [teacher.predict_rows(cfg, comp, rows, *class_prior(comp))]
     else:
         window = RecordingWindows.from_config([], cfg).window
         backend = load_backend(args.backend, cfgs, len(comp.classes), device, window)

@@ -16,6 +16,7 @@ the teacher hears the recording's species (`crop_pick_by = "teacher"`).
 from __future__ import annotations
 
 import importlib.util
+import sys
 import warnings
 from pathlib import Path
 
@@ -141,7 +142,8 @@ def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> Non
     from datasets import cached_path
 
     todo = [(split, i) for split, ids in ids_by_split.items() for i in ids
-            if not teacher_path(cfg, split, i).exists()]
+            if not teacher_path(cfg, split, i).exists()
+            and cached_path(cfg, split, i).exists()]  # none for what prepare could not read
     if not todo:
         return
     model = BirdNet(threads)
@@ -320,10 +322,14 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
         print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
 
 
-def predict_rows(cfg, comp, rows) -> np.ndarray:
+def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
+                 fallback_name: str = "zero scores") -> np.ndarray:
     """Test rows scored by a teacher experiment (infer.py): the zero-shot teacher, or the mean
     of the fold EmbeddingHeads, max over the windows inside each row. Test audio missing from
-    the teacher cache (e.g. `--audio-dir`) is run through BirdNET on the spot."""
+    the teacher cache (e.g. `--audio-dir`) is run through BirdNET on the spot; the rows of a
+    file that cannot be read get `fallback` (zeros when None), with a warning naming it."""
+    from audio import AudioError
+
     from timeline import rows_max
     from oof import run_dir
 
@@ -347,7 +353,14 @@ def predict_rows(cfg, comp, rows) -> np.ndarray:
             data = load_teacher(cfg, "test", audio_id)
         else:
             model = model or BirdNet()
-            data = run_teacher(model, group["path"].iloc[0], cfg.sample_rate, cfg.teacher_hop)
+            try:
+                data = run_teacher(model, group["path"].iloc[0], cfg.sample_rate,
+                                   cfg.teacher_hop)
+            except AudioError as e:
+                print(f"warning: could not read {group['path'].iloc[0]} ({e}); its {len(group)} "
+                      f"row(s) get {fallback_name}", file=sys.stderr)
+                scores[group.index.to_numpy()] = 0.0 if fallback is None else fallback
+                continue
         if heads:
             with torch.inference_mode():
                 x = torch.from_numpy(data["embeddings"][None].astype(np.float32))

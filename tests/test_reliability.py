@@ -118,7 +118,8 @@ def test_an_hour_long_file_is_cached_in_pieces(tmp_path):
     finally:
         tracemalloc.stop()
     assert report.seconds == 3601.0 and len(open_cached(tmp_path / "long.npy")) == 3601 * 4000
-    assert peak < 16e6, f"{peak / 1e6:.0f} MB traced; the whole wave is {3601 * SR * 4 / 1e6:.0f} MB"
+    whole = 3601 * SR * 4  # bytes of the source as one float wave
+    assert peak < 16e6, f"{peak / 1e6:.0f} MB traced; the whole wave is {whole / 1e6:.0f} MB"
 
 
 # --- one run through prepare, train and infer with broken files among good ones ---------------
@@ -175,7 +176,8 @@ def test_training_leaves_unreadable_files_out_and_infer_keeps_every_row(
     train.main([config])  # never trips over the missing files
     infer.main([config])
     err = capsys.readouterr().err
-    assert f"could not read {bad_test} (empty file (0 bytes)); its 1 row(s) get the class prior" in err
+    assert (f"could not read {bad_test} (empty file (0 bytes)); its 1 row(s) get the class "
+            "prior") in err
     sub = pd.read_csv(root / "submissions" / "tinybad.csv", dtype={"recording_id": str})
     sample = pd.read_csv(Path(cfg.data_dir) / "sample_submission.csv", dtype={"recording_id": str})
     assert sub["recording_id"].tolist() == sample["recording_id"].tolist()  # no row dropped
@@ -224,8 +226,8 @@ def test_a_file_that_is_no_csv_is_named(tmp_path):
 # --- outputs: whole or absent; the submission checked before it is written --------------------
 
 def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
-    """SIGKILL a process while it writes a large array over an existing one: the real name
-    still holds the old, complete array."""
+    """SIGKILL a process while it writes over an existing file: the real name still holds the
+    old, complete array; the next process writing there deletes the dead writer's temporary."""
     target = tmp_path / "a.npy"
     write_npy(target, np.arange(10))
     code = textwrap.dedent(f"""
@@ -244,6 +246,12 @@ def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert np.array_equal(np.load(target), np.arange(10))
+    (left,) = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert left.name.startswith(".a.npy.") and left.stat().st_size >= 4096
+    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})"
+                    f"; import numpy as np; from atomic import write_npy; "
+                    f"write_npy({str(tmp_path / 'b.npy')!r}, np.ones(3))"], check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "b.npy"]
 
 
 @pytest.mark.parametrize("change, message", [

@@ -24,8 +24,8 @@ import metrics
 
 from .base import WeakLabelCompetition
 from .tables import (birds_submission, check_scores, check_submission, chunk_ends,
-                     chunk_spans, empty_test_rows, fail, groups_from, names_by_class, parse_label_list,
-                     read_birds_solution, read_table, recordings_table, require_filled,
+                     chunk_spans, empty_test_rows, fail, groups_from, names_by_class,
+                     parse_label_list, read_birds_solution, read_table, recordings_table, require_filled,
                      require_known, require_unique, seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["primary_label", "secondary_labels", "filename"]

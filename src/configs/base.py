@@ -115,7 +115,9 @@ class Config:
             setattr(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in FIELDS}
+        """Every field, in the order this class declares them (a saved config is then the same
+        bytes in every run, whatever the set order of FIELDS)."""
+        return {k: getattr(self, k) for k in Config.__annotations__}
 
     def __repr__(self) -> str:
         return f"Config({self.to_dict()})"
