@@ -9,8 +9,10 @@ its rows the class prior; the next run tries it again.
 """
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,32 @@ def cache_one(job: tuple[str, str, str, str, int]) -> tuple[str | None, list[str
     return None, notes
 
 
+def run_isolated(fn: Callable, jobs: list, workers: int,
+                 progress: Callable[[int], object] = lambda n: None) -> dict:
+    """{job: fn(job)} computed in `workers` processes. A job that kills its process (a codec
+    library crashing on a malformed file) breaks the pool and every job still pending with it;
+    those are run again in halves until the culprit is alone, and it gets
+    `("the decoder crashed on it", [])` instead of taking prepare down."""
+    results: dict = {}
+    groups = [list(jobs)] if jobs else []
+    while groups:
+        group, broken = groups.pop(), []
+        with ProcessPoolExecutor(min(workers, len(group))) as pool:
+            futures = {pool.submit(fn, job): job for job in group}
+            for future in as_completed(futures):
+                try:
+                    results[futures[future]] = future.result()
+                    progress(1)
+                except BrokenProcessPool:
+                    broken.append(futures[future])
+        if len(broken) == 1:
+            results[broken[0]] = ("the decoder crashed on it (its process died)", [])
+            progress(1)
+        elif broken:
+            groups += [broken[len(broken) // 2:], broken[:len(broken) // 2]]
+    return results
+
+
 def cache_all(cfg, jobs: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
     """Cache what is not cached yet; returns the files that could not be read (split, id, path,
     reason), also written to unreadable.csv, and prints them and the repaired ones."""
@@ -48,14 +76,14 @@ def cache_all(cfg, jobs: list[tuple[str, str, str, str, int]]) -> pd.DataFrame:
     print(f"prepare {cfg.name}: {len(jobs)} recordings, {len(jobs) - len(todo)} already cached "
           f"in {cache_root(cfg)}")
     failed, repaired = [], []
-    if todo:
-        with ProcessPoolExecutor(max(1, cfg.num_workers)) as pool:
-            results = tqdm(pool.map(cache_one, todo, chunksize=4), total=len(todo),
-                           desc="decode", unit="file", dynamic_ncols=True)
-            for (split, audio_id, src, _, _), (error, notes) in zip(todo, results):
-                if error:
-                    failed.append({"split": split, "id": audio_id, "path": src, "reason": error})
-                repaired += [f"  {src}: {note}" for note in notes]
+    with tqdm(total=len(todo), desc="decode", unit="file", dynamic_ncols=True) as bar:
+        results = run_isolated(cache_one, todo, max(1, cfg.num_workers), bar.update)
+    for job in todo:
+        split, audio_id, src, _, _ = job
+        error, notes = results[job]
+        if error:
+            failed.append({"split": split, "id": audio_id, "path": src, "reason": error})
+        repaired += [f"  {src}: {note}" for note in notes]
     if repaired:
         print("repaired while caching:", *repaired, sep="\n")
     table = pd.DataFrame(failed, columns=["split", "id", "path", "reason"])

@@ -188,6 +188,18 @@ def test_training_leaves_unreadable_files_out_and_infer_keeps_every_row(
     assert np.allclose(row, prior, atol=1e-6)
 
 
+def die_on_three(job: int) -> tuple[None, list[str]]:
+    if job == 3:  # as a codec library crashing on a malformed file
+        os.kill(os.getpid(), signal.SIGKILL)
+    return None, [f"did {job}"]
+
+
+def test_a_decoder_crash_is_reported_not_fatal():
+    results = prepare.run_isolated(die_on_three, list(range(10)), workers=2)
+    assert results.pop(3) == ("the decoder crashed on it (its process died)", [])
+    assert results == {j: (None, [f"did {j}"]) for j in range(10) if j != 3}
+
+
 # --- labels and configs: stopped before any training, naming the file, row or field -----------
 
 def test_missing_data_dir_is_named(tmp_path):
