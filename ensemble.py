@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from atomic import write_csv, write_json  # noqa: E402
 from blend import METHODS, align, fit_blend, fold_scores  # noqa: E402
-from competitions import competition_for  # noqa: E402
+from competitions import checked_submission, competition_for  # noqa: E402
 from metrics import f1_rowwise  # noqa: E402
 from oof import Oof, load_test  # noqa: E402
 from postprocess import (Temporal, Thresholds, best_threshold, describe_folds,  # noqa: E402
@@ -174,7 +174,7 @@ def write_submission(comp, oofs: list[Oof], blend, post: dict, rule, out: Path) 
             print("test rows are whole recordings: the temporal steps change nothing there")
     if rule is not None:
         scores, comp.threshold = rule.decide(scores), 0.5  # the rule decided; 0/1 scores remain
-    sub = comp.make_submission(ref.row_ids, scores)
+    sub = checked_submission(comp, ref.row_ids, scores, out)
     write_csv(out, sub)
     print(f"{len(sub)} rows from {len(oofs)} experiments")
 

@@ -24,7 +24,7 @@ import torch
 
 from atomic import write_csv
 from backends import BACKENDS, load_backend
-from competitions import competition_for
+from competitions import checked_submission, competition_for
 from configs import experiment_cli, load_config, parse_overrides
 from datasets import RecordingWindows, cached_path, multi_hot
 from engine import predict_stream, resolve_device
@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         backend = load_backend(args.backend, cfgs, len(comp.classes), device, window)
         predictions = predict_rows(cfgs, backend, rows, device, *class_prior(comp))
     for c, scores in zip(cfgs, predictions):
-        sub = comp.make_submission(rows["row_id"].tolist(), scores)
         out = Path(args.out if args.out and c is cfg else f"submissions/{c.name}.csv")
+        sub = checked_submission(comp, rows["row_id"].tolist(), scores, out)
         write_csv(out, sub)
         save_test(c.name, rows["row_id"].tolist(), comp.classes, scores,
                   rows["audio_id"].tolist(), rows["t_start"].to_numpy())

@@ -18,7 +18,7 @@ import prepare
 import train
 from atomic import write_npy
 from audio import AudioError, cache_audio, open_cached, to_float
-from competitions import get_competition
+from competitions import checked_submission, get_competition
 from configs import load_config, parse_overrides
 from datasets import load_train_table
 from make_demo import make_rfcx_demo
@@ -281,3 +281,5 @@ def test_submission_is_checked_against_the_sample(tmp_path, change, message):
     assert comp.make_submission(ids, scores).shape == (2, 3)
     with pytest.raises(ValueError, match=message):
         comp.make_submission(*change(ids, scores))
+    with pytest.raises(SystemExit, match=rf"^sub\.csv not written: .*{message}"):
+        checked_submission(comp, *change(ids, scores), "sub.csv")

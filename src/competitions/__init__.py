@@ -1,6 +1,11 @@
 """Competition formats by name: each knows its files, labels, test rows, submission and metric."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
 from .base import Competition
 from .birdclef import BirdClef, BirdClef2021
 from .cornell2020 import Cornell2020
@@ -27,3 +32,13 @@ def competition_for(cfg) -> Competition:
     """The competition an experiment config describes."""
     return get_competition(cfg.competition, cfg.data_dir, test_dir=cfg.test_dir,
                            threshold=cfg.threshold, false_positives=cfg.false_positives)
+
+
+def checked_submission(comp: Competition, row_ids: list[str], scores: np.ndarray,
+                       out: str | Path) -> pd.DataFrame:
+    """The competition's submission, validated against its sample submission or test table;
+    a mismatch stops the run with the reason, and nothing is written to `out`."""
+    try:
+        return comp.make_submission(row_ids, scores)
+    except ValueError as e:
+        raise SystemExit(f"{out} not written: {e}") from None
