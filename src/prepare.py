@@ -47,8 +47,8 @@ def run_isolated(fn: Callable, jobs: list, workers: int,
                  progress: Callable[[int], object] = lambda n: None) -> dict:
     """{job: fn(job)} computed in `workers` processes. A job that kills its process (a codec
     library crashing on a malformed file) breaks the pool and every job still pending with it;
-    those are run again in halves until the culprit is alone, and it gets
-    `("the decoder crashed on it", [])` instead of taking prepare down."""
+    those are run again in halves until the culprit is alone, and it is reported as unreadable
+    ("the decoder crashed on it") instead of taking prepare down."""
     results: dict = {}
     groups = [list(jobs)] if jobs else []
     while groups:
