@@ -124,9 +124,16 @@ class SedHead(nn.Module):
 
 def create_backbone(name: str, in_chans: int, pretrained: bool = False,
                     pretrained_path: str | None = None) -> nn.Module:
-    """A timm CNN without its classifier. Weights come from timm's hub (`pretrained`), or from a
+    """A timm CNN without its classifier (or PANNs' small `cnn6`/`cnn10` trunk). Weights come from timm's hub (`pretrained`), or from a
     local file (`pretrained_path`, how Kaggle kernels without internet attach them); asking for
     weights that cannot be had raises instead of training from random weights unnoticed."""
+    from panns import SMALL_CNNS, SmallCnn
+
+    if name in SMALL_CNNS:
+        if pretrained or pretrained_path:
+            raise RuntimeError(f"{name} is trained from scratch here: no pretrained weights for "
+                               "it; set pretrained = False and pretrained_path = None")
+        return SmallCnn(in_chans, **SMALL_CNNS[name])
     kwargs: dict = dict(in_chans=in_chans, num_classes=0, global_pool="")
     if pretrained_path:
         if not Path(pretrained_path).is_file():

@@ -200,6 +200,35 @@ class Cnn14DecisionLevelAtt(_Cnn14Base):
         return {"clipwise_output": clipwise, "framewise_output": self._to_frames(steps, frames)}
 
 
+class SmallCnn(nn.Module):
+    """The trunks of PANNs' CNN6 (single 5x5 convs) and CNN10 (pairs of 3x3 convs): four blocks of
+    64-512 channels, each halving time and frequency. A few million parameters instead of Cnn14's
+    80M or EfficientNet's ImageNet-sized stem: what training from scratch on tens of recordings
+    per class can fit. A timm-like backbone for SedModel (`forward_features`, `num_features`)."""
+
+    WIDTHS = (64, 128, 256, 512)
+
+    def __init__(self, in_chans: int, kernel: int = 3, double: bool = True) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for c_in, c_out in pairwise((in_chans, *self.WIDTHS)):
+            for i in range(2 if double else 1):
+                layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, kernel,
+                                     padding=kernel // 2, bias=False),
+                           nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            layers.append(nn.AvgPool2d(2))
+        self.blocks = nn.Sequential(*layers)
+        self.num_features = self.WIDTHS[-1]
+        self.apply(_init_weights)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, mel, frames) -> (batch, 512, mel / 16, frames / 16)."""
+        return self.blocks(x)
+
+
+SMALL_CNNS = {"cnn6": dict(kernel=5, double=False), "cnn10": dict(kernel=3, double=True)}
+
+
 PANNS_MODELS: dict[str, type[_Cnn14Base]] = {"panns_cnn14": Cnn14,
                                              "panns_cnn14_att": Cnn14DecisionLevelAtt}
 

@@ -78,3 +78,15 @@ def test_bn0_gradients_with_one_channel():
     model.bn0.register_forward_hook(keep_output_grad)
     model(torch.randn(4, 8000) * 0.1)["clipwise_output"].sum().backward()
     assert torch.allclose(model.bn0.bias.grad, seen["grad"].sum((0, 2)), atol=1e-5)
+
+
+@pytest.mark.parametrize("name, convs", [("cnn6", 4), ("cnn10", 8)])
+def test_small_panns_trunks_as_backbones(name, convs):
+    backbone = create_backbone(name, in_chans=2)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in backbone.modules()) == convs
+    assert backbone.forward_features(torch.randn(2, 2, 32, 64)).shape == (2, 512, 2, 4)
+    model = SedModel(n_classes=4, **{**TINY, "backbone": name}).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 16000) * 0.1)["framewise_output"].shape == (2, 101, 4)
+    with pytest.raises(RuntimeError, match="from scratch"):
+        create_backbone(name, 1, pretrained=True)
