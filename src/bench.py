@@ -171,7 +171,7 @@ def bench_cv(experiments: list[str]) -> None:
         cfg = load_config(name)
         paths = {"cache_dir": cache_root(cfg)}  # relative paths, resolved from here
         paths.update({k: getattr(cfg, k) for k in ("data_dir", "test_dir", "solution_csv",
-                                                    "pretrained_path") if getattr(cfg, k)})
+                                                    "pretrained_path", "teacher_map") if getattr(cfg, k)})
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
         with tempfile.TemporaryDirectory() as tmp:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)

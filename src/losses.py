@@ -72,6 +72,29 @@ class FrameLoss(nn.Module):
                 + weighted_bce(output["clipwise_output"], batch["target"], batch["weight"]))
 
 
+class SoftmaxLoss(nn.Module):
+    """Cross-entropy over the classes on the clip logits (the logit of each clipwise probability)
+    against the crop's labels normalised to sum 1, plus `bce_weight` x clipwise BCE.
+
+    For weak labels with one species per recording (BirdCLEF's primary label) the classes then
+    compete for each crop: with 86 classes and a positive per crop, 86 independent BCEs mostly
+    teach "not this class", while the softmax says which one. Crops without a label (no-call)
+    only get the BCE term."""
+
+    def __init__(self, bce_weight: float = 1.0) -> None:
+        super().__init__()
+        self.bce_weight = bce_weight
+
+    def forward(self, output: dict, batch: dict) -> torch.Tensor:
+        prob = _prob(output["clipwise_output"])
+        target = batch["target"].float() * (batch["weight"] > 0)
+        labelled = target.sum(dim=1) > 0
+        logits = (torch.log(prob) - torch.log1p(-prob))[labelled]
+        share = target[labelled] / target[labelled].sum(dim=1, keepdim=True)
+        ce = -(share * F.log_softmax(logits, dim=1)).sum(dim=1).sum() / max(1, len(prob))
+        return ce + self.bce_weight * weighted_bce(prob, batch["target"], batch["weight"])
+
+
 class Distill(nn.Module):
     """A loss plus `weight` x clipwise BCE against a teacher's soft labels (`batch["teacher"]`):
     knowledge distillation from a pretrained model into the fast SED student."""
@@ -87,7 +110,8 @@ class Distill(nn.Module):
 
 
 LOSSES: dict[str, type[nn.Module]] = {"panns": PANNsLoss, "clip_frame": ClipFrameLoss,
-                                      "focal": FocalLoss, "frame": FrameLoss}
+                                      "focal": FocalLoss, "frame": FrameLoss,
+                                      "softmax": SoftmaxLoss}
 
 
 def build_loss(name: str, **kwargs) -> nn.Module:

@@ -175,8 +175,10 @@ class SedModel(nn.Module):
                  pretrained: bool = False, pretrained_path: str | None = None,
                  channels: tuple[str, ...] = ("logmel",), head_hidden: int = 512,
                  dropout: float = 0.2, pooling: str = "attention",
-                 spec_augment: dict | None = None) -> None:
+                 spec_augment: dict | None = None, freq_pool: str = "mean") -> None:
         super().__init__()
+        if freq_pool not in ("mean", "flatten"):
+            raise SystemExit(f"unknown freq_pool {freq_pool!r}; known: mean, flatten")
         self.features = Features(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax, channels)
         # models with equal specs compute the same fixed front end: an ensemble runs it once
         self.front_end_spec = ("sed", sample_rate, n_fft, hop_length, mel_bins, fmin, fmax,
@@ -184,7 +186,20 @@ class SedModel(nn.Module):
         self.bn0 = nn.BatchNorm1d(mel_bins)  # per-mel-bin normalisation (norm_mel_bins)
         self.spec_augment = SpecAugmentation(**spec_augment) if spec_augment else None
         self.backbone = create_backbone(backbone, len(channels), pretrained, pretrained_path)
-        self.head = SedHead(self.backbone.num_features, n_classes, head_hidden, dropout, pooling)
+        # `flatten` keeps where in frequency a feature fired (a bird's pitch band), which the
+        # mean over the CNN's frequency axis throws away
+        self.freq_pool = freq_pool
+        width = self.backbone.num_features * (self._freq_steps(len(channels), mel_bins)
+                                              if freq_pool == "flatten" else 1)
+        self.head = SedHead(width, n_classes, head_hidden, dropout, pooling)
+
+    def _freq_steps(self, in_chans: int, mel_bins: int) -> int:
+        """Height of the backbone's feature map for `mel_bins` mel bins."""
+        was_training = self.backbone.training
+        with torch.no_grad():
+            steps = self.backbone.eval().forward_features(torch.zeros(1, in_chans, mel_bins, 64))
+        self.backbone.train(was_training)
+        return steps.shape[2]
 
     def forward(self, wave: torch.Tensor,
                 mixup: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
@@ -210,7 +225,8 @@ class SedModel(nn.Module):
         if x.is_cuda:
             x = x.contiguous(memory_format=torch.channels_last)
         feats = self.backbone.forward_features(x)  # (B, C', M', T')
-        clip, frame = self.head(feats.mean(dim=2))
+        feats = feats.flatten(1, 2) if self.freq_pool == "flatten" else feats.mean(dim=2)
+        clip, frame = self.head(feats)
         # back to the STFT frame rate, so frame i is at time i * hop / sample_rate
         frame = F.interpolate(frame.transpose(1, 2), size=frames, mode="nearest").transpose(1, 2)
         return {"clipwise_output": clip, "framewise_output": frame}
@@ -234,4 +250,4 @@ def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
                     fmax=cfg.fmax, backbone=cfg.backbone, pretrained=cfg.pretrained and weights,
                     pretrained_path=path, channels=tuple(cfg.channels),
                     head_hidden=cfg.head_hidden, dropout=cfg.dropout, pooling=cfg.pooling,
-                    spec_augment=cfg.spec_augment)
+                    spec_augment=cfg.spec_augment, freq_pool=cfg.freq_pool)

@@ -49,3 +49,30 @@ def test_overrides_are_typed_and_instances_do_not_share_dicts():
 def test_unknown_experiment_names_the_file():
     with pytest.raises(SystemExit, match="src/configs/nope.py"):
         load_config("nope")
+
+
+def test_every_shipped_experiment_loads():
+    """A misspelt field in any configs/*.py fails here, not after a user's data is prepared."""
+    from pathlib import Path
+
+    import configs
+
+    names = sorted(p.stem for p in Path(configs.__file__).parent.glob("*.py")
+                   if p.stem not in ("__init__", "base"))
+    assert {"exp000", "exp001", "birdsong", "bird"} <= set(names)
+    for name in names:
+        assert load_config(name).name == name
+
+
+def test_bird_recipe_is_what_the_birdsong_ablation_kept():
+    """`configs/bird.py` (the weak-label default) states the recipe of the best measured
+    birdsong experiment; the two must not drift apart."""
+    from configs.bird import Config as Bird
+    from configs.birdsong import Config as Birdsong
+
+    class Config(Birdsong, Bird):
+        valid_every = 10
+
+    best = load_config("bird021").to_dict()
+    mine = Config().to_dict()
+    assert {k: (mine[k], v) for k, v in best.items() if mine[k] != v and k != "name"} == {}

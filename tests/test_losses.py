@@ -55,3 +55,21 @@ def test_focal_loss_down_weights_easy_examples():
     easy, hard = output([[0.95, 0.05]]), output([[0.4, 0.6]])
     bce, focal = build_loss("panns"), build_loss("focal", gamma=2.0)
     assert focal(easy, b) / bce(easy, b) < focal(hard, b) / bce(hard, b)
+
+
+def test_softmax_loss_makes_classes_compete_and_skips_unlabelled_crops():
+    from losses import SoftmaxLoss
+
+    target = torch.tensor([[1.0, 0, 0], [0, 0, 0]])
+    batch = {"target": target, "weight": torch.ones(2, 3)}
+    ce_only = SoftmaxLoss(bce_weight=0.0)
+    right = {"clipwise_output": torch.tensor([[0.9, 0.1, 0.1], [0.5, 0.5, 0.5]])}
+    wrong = {"clipwise_output": torch.tensor([[0.1, 0.9, 0.1], [0.5, 0.5, 0.5]])}
+    assert ce_only(right, batch) < ce_only(wrong, batch)
+    # the unlabelled second crop adds nothing to the cross-entropy, whatever it scores
+    other = {"clipwise_output": torch.tensor([[0.9, 0.1, 0.1], [0.9, 0.9, 0.1]])}
+    assert torch.isclose(ce_only(right, batch), ce_only(other, batch))
+    # raising a wrong class raises the loss even when each score alone is a fine BCE
+    prob = torch.tensor([[0.6, 0.4, 0.1], [0.5, 0.5, 0.5]], requires_grad=True)
+    ce_only({"clipwise_output": prob}, batch).backward()
+    assert prob.grad[0, 0] < 0 < prob.grad[0, 1]

@@ -90,3 +90,20 @@ def test_small_panns_trunks_as_backbones(name, convs):
         assert model(torch.randn(2, 16000) * 0.1)["framewise_output"].shape == (2, 101, 4)
     with pytest.raises(RuntimeError, match="from scratch"):
         create_backbone(name, 1, pretrained=True)
+
+
+def test_flatten_keeps_the_frequency_axis_for_the_head():
+    torch.manual_seed(0)
+    spec = {**TINY, "mel_bins": 64}
+    mean = SedModel(n_classes=3, **spec)
+    flat = SedModel(n_classes=3, **spec, freq_pool="flatten")
+    height = flat.backbone.forward_features(torch.zeros(2, 1, 64, 64)).shape[2]
+    assert height > 1
+    assert flat.head.fc.in_features == mean.head.fc.in_features * height
+    flat.eval()
+    low, high = torch.zeros(1, 1, 101, 64), torch.zeros(1, 1, 101, 64)
+    low[..., :16], high[..., -16:] = 30.0, 30.0  # energy in the lowest / highest mel bins
+    with torch.no_grad():
+        out = flat.from_front_end(torch.cat([low, high]))
+    assert out["framewise_output"].shape == (2, 101, 3)
+    assert not torch.allclose(out["clipwise_output"][0], out["clipwise_output"][1])

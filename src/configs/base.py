@@ -48,6 +48,7 @@ class Config:
     pretrained: bool = False  # ImageNet weights through timm (needs internet or the HF cache)
     pretrained_path: str | None = None  # local weights file, e.g. a Kaggle dataset under input/
     pooling: str = "attention"  # attention, max, mean, linear_softmax
+    freq_pool: str = "mean"  # the CNN features' frequency axis: mean, or flatten (keeps pitch)
     head_hidden: int = 512
     dropout: float = 0.2
     spec_augment: dict | None = None  # e.g. dict(time_drop_width=64, time_stripes_num=2,
@@ -58,7 +59,7 @@ class Config:
     distill_weight: float = 0.0  # weight of BCE against the teacher's soft labels per crop
     crop_pick_by: str = "energy"  # how crop_pick ranks candidates: energy or teacher
     # --- training -------------------------------------------------------------------
-    loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame
+    loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame, softmax
     loss_args: dict = {}  # e.g. {"frame_weight": 0.5} for clip_frame, {"gamma": 2} for focal
     optimizer: str = "adamw"  # key of engine.OPTIMIZERS: adamw, adam, sgd
     scheduler: str = "cosine"  # after warm-up: cosine or linear decay to 0
