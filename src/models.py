@@ -124,9 +124,10 @@ class SedHead(nn.Module):
 
 def create_backbone(name: str, in_chans: int, pretrained: bool = False,
                     pretrained_path: str | None = None) -> nn.Module:
-    """A timm CNN without its classifier (or PANNs' small `cnn6`/`cnn10` trunk). Weights come from timm's hub (`pretrained`), or from a
-    local file (`pretrained_path`, how Kaggle kernels without internet attach them); asking for
-    weights that cannot be had raises instead of training from random weights unnoticed."""
+    """A timm CNN without its classifier (or PANNs' small `cnn6`/`cnn10` trunk). Weights come
+    from timm's hub (`pretrained`), or from a local file (`pretrained_path`, how Kaggle kernels
+    without internet attach them); asking for weights that cannot be had raises instead of
+    training from random weights unnoticed."""
     from panns import SMALL_CNNS, SmallCnn
 
     if name in SMALL_CNNS:
