@@ -3,6 +3,7 @@
     python src/bench.py io EXP      # cost of reading one training crop, by storage format
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
     python src/bench.py cv EXP ...  # CV (top-1, LWLRAP, window AUC) and CPU-minutes per fold
+    python src/bench.py aggregate EXP  # CV of each test-time aggregation, trained folds reused
     python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
     python src/bench.py infer EXP [--backend torch|onnx|openvino]
                                     # inference audio s/s: end to end, forward only, seed loop
@@ -171,7 +172,9 @@ def bench_cv(experiments: list[str]) -> None:
         cfg = load_config(name)
         paths = {"cache_dir": cache_root(cfg)}  # relative paths, resolved from here
         paths.update({k: getattr(cfg, k) for k in ("data_dir", "test_dir", "solution_csv",
-                                                    "pretrained_path", "teacher_map") if getattr(cfg, k)})
+                                                    "pretrained_path", "teacher_map",
+                                                    "distill_audio", "pseudo_labels")
+                      if getattr(cfg, k) and getattr(cfg, k) != "valid"})
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
         with tempfile.TemporaryDirectory() as tmp:
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -194,6 +197,49 @@ def bench_cv(experiments: list[str]) -> None:
                        for k, v in row.items()), flush=True)
     import pandas as pd
     print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
+
+
+def bench_aggregate(cfg) -> None:
+    """Test-time aggregation on the folds trained in models/EXP (`python src/train.py EXP`):
+    each fold's validation recordings are predicted once, then scored for every way of
+    reducing frames to a 5-s row (max, mean) and rows to a recording (max, mean, mean of the
+    3 highest rows)."""
+    import pandas as pd
+    import torch
+
+    from datasets import RecordingWindows, load_train_table, multi_hot
+    from engine import predict_timelines
+    from oof import recording_rows
+    from plot import load_checkpoint
+    from train import score_recordings
+
+    comp = competition_for(cfg)
+    recordings, _ = load_train_table(cfg, comp)
+    device, fps = resolve_device(cfg.device), cfg.sample_rate / cfg.hop_length
+    reduce_rows = {"max": lambda r: r.max(axis=0), "mean": lambda r: r.mean(axis=0),
+                   "top3": lambda r: np.sort(r, axis=0)[-3:].mean(axis=0)}
+    table: dict[tuple[str, str], list[dict]] = {}
+    for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
+        model = load_checkpoint(cfg, fold, device)[0].eval()
+        valid = recordings[recordings.fold == fold]
+        y_valid = multi_hot(valid["labels"], len(comp.classes))
+        windows = RecordingWindows.from_config(valid.cache_path, cfg)
+        with torch.no_grad():
+            timelines = {i: t for i, (t,) in predict_timelines([model], windows, cfg, device)}
+        for row_reduce in ("max", "mean"):
+            rows = {i: recording_rows(t, fps, row_reduce) for i, t in timelines.items()}
+            for name, reduce in reduce_rows.items():
+                scores = score_recordings(cfg, comp, y_valid,
+                                          {i: (reduce(r), r) for i, r in rows.items()})[0]
+                table.setdefault((row_reduce, name), []).append(scores)
+    out = []
+    for (row_reduce, name), folds in table.items():
+        row = {"row": row_reduce, "recording": name}
+        for key in CV_METRICS:
+            values = [f[key] for f in folds]
+            row[key] = f"{np.mean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})"
+        out.append(row)
+    print(pd.DataFrame(out).to_string(index=False))
 
 
 def best_rates(audio_s: float, runs: dict, repeats: int) -> dict[str, float]:
@@ -445,7 +491,7 @@ def bench_ddp(cfg, processes: int = 2) -> None:
 
 BENCHES = {"io": (bench_io, no_arguments), "train": (bench_train, no_arguments),
            "infer": (bench_infer, infer_arguments), "teacher": (bench_teacher, no_arguments),
-           "ddp": (bench_ddp, no_arguments)}
+           "ddp": (bench_ddp, no_arguments), "aggregate": (bench_aggregate, no_arguments)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -114,6 +114,39 @@ def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
     return recordings, events
 
 
+AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
+
+
+def unlabeled_files(cfg) -> pd.DataFrame:
+    """The audio files (id, path) of `distill_audio` when it names a folder; an id is the
+    file's path inside it without suffix, with '__' for '/'."""
+    if cfg.distill_audio in (None, "valid"):
+        return pd.DataFrame({"id": [], "path": []})
+    root = Path(cfg.distill_audio)
+    if not root.is_dir():
+        raise SystemExit(f"distill_audio {root}: not a folder (nor 'valid')")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return pd.DataFrame({"id": ["__".join(p.relative_to(root).with_suffix("").parts)
+                                for p in files], "path": [str(p) for p in files]})
+
+
+def unlabeled_recordings(cfg, valid_df: pd.DataFrame) -> pd.DataFrame:
+    """Recordings whose crops train only through the teacher's soft labels (`distill_audio`):
+    a folder's files, cached by prepare.py as split `unlabeled` (e.g. a competition's
+    unlabeled soundscapes), or with "valid" the fold's own validation recordings: what such
+    audio from the test's distribution is worth, measured in CV (the teacher, not the
+    labels, hears the validation audio). Columns as load_train_table's, plus `split`."""
+    if cfg.distill_audio == "valid":
+        out = valid_df.assign(split="train")
+    else:
+        files = unlabeled_files(cfg)
+        out = pd.DataFrame({"id": files["id"], "split": "unlabeled", "cache_path": [
+            str(cached_path(cfg, "unlabeled", i)) for i in files["id"]]})
+        out = out[[Path(p).exists() for p in out["cache_path"]]]  # unreadable ones are left out
+    empty = [[] for _ in range(len(out))]
+    return out.assign(labels=empty, secondary=empty, unlabeled=True)
+
+
 def drop_unreadable(cfg, recordings: pd.DataFrame) -> pd.DataFrame:
     """The recordings with a usable cache file. Those prepare.py could not read (or whose cache
     file is missing or damaged) are left out with a warning naming each, rather than crashing
@@ -197,14 +230,18 @@ class SedDataset(Dataset):
                  sample_rate: int, duration: float, hop_length: int, min_overlap: float = 0.0,
                  augment=None, seed: int = 0, label_smoothing: float = 0.0,
                  secondary_label: float | None = None, crop_pick: int = 1,
-                 teacher: list[tuple[np.ndarray, np.ndarray]] | None = None,
+                 teacher: list[tuple] | None = None,
                  window: float = 3.0, pick_by: str = "energy") -> None:
         self.paths = recordings["cache_path"].tolist()
         if "negative" not in events:
             events = events.assign(negative=False)
         columns = ["cls", "t_min", "t_max", "negative"]
         by_id = {rid: g[columns].to_numpy(np.float64) for rid, g in events.groupby("id")}
-        self.events = [by_id.get(rid, np.zeros((0, 4))) for rid in recordings["id"]]
+        unlabeled = (recordings["unlabeled"].fillna(False).astype(bool).tolist()
+                     if "unlabeled" in recordings else [False] * len(self.paths))
+        self.unlabeled = unlabeled  # only the teacher's soft labels train on these
+        self.events = [np.zeros((0, 4)) if u else by_id.get(rid, np.zeros((0, 4)))
+                       for rid, u in zip(recordings["id"], unlabeled)]
         secondary = recordings["secondary"] if "secondary" in recordings else [[]] * len(self.paths)
         self.secondary = [np.asarray(s, dtype=int) for s in secondary]
         self.n_classes = n_classes
@@ -242,7 +279,8 @@ class SedDataset(Dataset):
         if len(starts) == 1:
             start = starts[0]
         elif self.pick_by == "teacher":  # where the teacher hears the recording's species
-            start = starts[int(np.argmax([self.teacher_view(rec, a / self.sr)[self.labels[rec]]
+            heard = self.labels[rec] if len(self.labels[rec]) else slice(None)  # any species
+            start = starts[int(np.argmax([self.teacher_view(rec, a / self.sr)[heard]
                                           .max(initial=0.0) for a in starts]))]
         else:
             start = self.loudest(rec, ints, starts)
@@ -256,25 +294,39 @@ class SedDataset(Dataset):
             np.random.seed(item_seed)
             wave = self.augment(wave, self.sr)
         target, weight, frame_target = self.targets(rec, start / self.sr)
+        if self.unlabeled[rec]:
+            weight[:] = 0.0  # no label says what is absent either
         item = {"wave": torch.from_numpy(wave), "target": torch.from_numpy(target),
                 "weight": torch.from_numpy(weight), "frame_target": torch.from_numpy(frame_target)}
         if self.teacher is not None:
             item["teacher"] = torch.from_numpy(self.teacher_view(rec, start / self.sr))
+            embeddings = self.teacher[rec][2] if len(self.teacher[rec]) > 2 else None
+            if embeddings is not None:  # what the teacher's embedding says of the crop
+                inside = self.teacher_windows(rec, start / self.sr)
+                item["teacher_embedding"] = torch.from_numpy(
+                    embeddings[inside].astype(np.float32).mean(axis=0)
+                    if inside.any() else np.zeros(embeddings.shape[1], dtype=np.float32))
         return item
 
     def teacher_view(self, rec: int, t_start: float) -> np.ndarray:
-        """The teacher's soft labels for the crop at `t_start`: the max over its windows that
-        lie inside the crop (to within half a hop), else over the window nearest its centre."""
-        starts, probs = self.teacher[rec]
-        if not len(starts):
+        """The teacher's soft labels for the crop at `t_start`: the max over its windows in
+        the crop (teacher_windows)."""
+        inside, probs = self.teacher_windows(rec, t_start), self.teacher[rec][1]
+        if not inside.any():
             return np.zeros(self.n_classes, dtype=np.float32)
+        return probs[inside].max(axis=0).astype(np.float32)
+
+    def teacher_windows(self, rec: int, t_start: float) -> np.ndarray:
+        """Which of the teacher's windows describe the crop at `t_start`: those that lie
+        inside it (to within half a hop), else the one nearest its centre."""
+        starts = self.teacher[rec][0]
         duration = self.crop / self.sr
         slack = (starts[1] - starts[0]) / 2 if len(starts) > 1 else 0.0
         inside = (starts >= t_start - slack) & (starts + self.window <= t_start + duration + slack)
-        if not inside.any():
+        if not inside.any() and len(starts):
             centre = t_start + duration / 2
             inside = np.arange(len(starts)) == np.argmin(np.abs(starts + self.window / 2 - centre))
-        return probs[inside].max(axis=0).astype(np.float32)
+        return inside
 
     def loudest(self, rec: int, ints: np.ndarray, starts: list[int]) -> int:
         """The candidate crop with the most high-passed energy: in a weakly labelled recording

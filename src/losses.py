@@ -18,6 +18,11 @@ def _prob(x: torch.Tensor) -> torch.Tensor:
     return torch.nan_to_num(x.float(), nan=0.0, posinf=0.0, neginf=0.0).clamp(EPS, 1 - EPS)
 
 
+def _logit(prob: torch.Tensor) -> torch.Tensor:
+    prob = _prob(prob)
+    return torch.log(prob) - torch.log1p(-prob)
+
+
 def weighted_bce(prob: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     loss = F.binary_cross_entropy(_prob(prob), target.float(), reduction="none")
     return (loss * weight).sum() / weight.sum().clamp_min(1.0)
@@ -89,24 +94,59 @@ class SoftmaxLoss(nn.Module):
         prob = _prob(output["clipwise_output"])
         target = batch["target"].float() * (batch["weight"] > 0)
         labelled = target.sum(dim=1) > 0
-        logits = (torch.log(prob) - torch.log1p(-prob))[labelled]
+        logits = _logit(prob)[labelled]
         share = target[labelled] / target[labelled].sum(dim=1, keepdim=True)
         ce = -(share * F.log_softmax(logits, dim=1)).sum(dim=1).sum() / max(1, len(prob))
         return ce + self.bce_weight * weighted_bce(prob, batch["target"], batch["weight"])
 
 
 class Distill(nn.Module):
-    """A loss plus `weight` x clipwise BCE against a teacher's soft labels (`batch["teacher"]`):
-    knowledge distillation from a pretrained model into the fast SED student."""
+    """A loss plus knowledge distillation from a pretrained teacher into the fast SED student,
+    on every crop (`batch["teacher"]`, its soft labels; `batch["teacher_embedding"]`):
 
-    def __init__(self, base: nn.Module, weight: float) -> None:
+    - `kind="bce"`: `weight` x clipwise BCE against the teacher's probabilities;
+    - `kind="kl"`: `weight` x T^2 x KL divergence between the teacher's and the student's
+      softmax over the classes at temperature T (Hinton et al. 2015): the teacher's ranking
+      of the other species (which ones sound alike) reaches the student, where a BCE against
+      near-zero probabilities barely does;
+    - `kind="ce"`: `weight` x cross-entropy of the student's softmax against the teacher's
+      probabilities normalised to sum 1, each crop weighted by the teacher's top probability
+      (a crop where it hears nothing teaches nothing): the teacher as SoftmaxLoss's labels,
+      the loss that fits here where BCE underfits;
+    - `embedding` > 0: that weight x (1 - cosine) between the student's projected features
+      (output `embedding`) and the teacher's embedding of the crop: a 1024-d description of
+      every crop, far richer than one weak label.
+    """
+
+    def __init__(self, base: nn.Module, weight: float, kind: str = "bce",
+                 temperature: float = 2.0, embedding: float = 0.0) -> None:
         super().__init__()
-        self.base, self.weight = base, weight
+        if kind not in ("bce", "kl", "ce"):
+            raise SystemExit(f"unknown distill_loss {kind!r}; known: bce, kl, ce")
+        self.base, self.weight, self.kind = base, weight, kind
+        self.temperature, self.embedding = temperature, embedding
 
     def forward(self, output: dict, batch: dict) -> torch.Tensor:
-        soft = batch["teacher"]
-        return self.base(output, batch) + self.weight * weighted_bce(
-            output["clipwise_output"], soft, torch.ones_like(soft))
+        loss = self.base(output, batch)
+        soft, clip = batch["teacher"], output["clipwise_output"]
+        if self.weight and self.kind == "bce":
+            loss = loss + self.weight * weighted_bce(clip, soft, torch.ones_like(soft))
+        elif self.weight and self.kind == "ce":
+            soft = soft.float()
+            share = soft / soft.sum(dim=1, keepdim=True).clamp_min(EPS)
+            ce = -(share * F.log_softmax(_logit(clip), dim=1)).sum(dim=1)
+            loss = loss + self.weight * (soft.max(dim=1).values * ce).mean()
+        elif self.weight:
+            t = self.temperature
+            student, teacher = _logit(clip) / t, _logit(soft) / t
+            loss = loss + self.weight * t * t * F.kl_div(
+                F.log_softmax(student, dim=1), F.log_softmax(teacher, dim=1),
+                log_target=True, reduction="batchmean")
+        if self.embedding:
+            cosine = F.cosine_similarity(output["embedding"].float(),
+                                         batch["teacher_embedding"].float(), dim=1)
+            loss = loss + self.embedding * (1 - cosine).mean()
+        return loss
 
 
 LOSSES: dict[str, type[nn.Module]] = {"panns": PANNsLoss, "clip_frame": ClipFrameLoss,

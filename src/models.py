@@ -80,6 +80,8 @@ def median_over_time(x: torch.Tensor) -> torch.Tensor:
     return x.sort(dim=2).values[:, :, (x.shape[2] - 1) // 2:(x.shape[2] + 1) // 2]
 
 
+TEACHER_EMBEDDING = 1024  # BirdNET's embedding width (teacher.py): the student's to predict
+
 POOLINGS = ("attention", "max", "mean", "linear_softmax")
 
 
@@ -176,7 +178,8 @@ class SedModel(nn.Module):
                  pretrained: bool = False, pretrained_path: str | None = None,
                  channels: tuple[str, ...] = ("logmel",), head_hidden: int = 512,
                  dropout: float = 0.2, pooling: str = "attention",
-                 spec_augment: dict | None = None, freq_pool: str = "mean") -> None:
+                 spec_augment: dict | None = None, freq_pool: str = "mean",
+                 embed_dim: int = 0) -> None:
         super().__init__()
         if freq_pool not in ("mean", "flatten"):
             raise SystemExit(f"unknown freq_pool {freq_pool!r}; known: mean, flatten")
@@ -193,6 +196,8 @@ class SedModel(nn.Module):
         width = self.backbone.num_features * (self._freq_steps(len(channels), mel_bins)
                                               if freq_pool == "flatten" else 1)
         self.head = SedHead(width, n_classes, head_hidden, dropout, pooling)
+        # a teacher's embedding predicted from the pooled features (training only: distillation)
+        self.embed = nn.Linear(width, embed_dim) if embed_dim else None
 
     def _freq_steps(self, in_chans: int, mel_bins: int) -> int:
         """Height of the backbone's feature map for `mel_bins` mel bins."""
@@ -230,7 +235,10 @@ class SedModel(nn.Module):
         clip, frame = self.head(feats)
         # back to the STFT frame rate, so frame i is at time i * hop / sample_rate
         frame = F.interpolate(frame.transpose(1, 2), size=frames, mode="nearest").transpose(1, 2)
-        return {"clipwise_output": clip, "framewise_output": frame}
+        out = {"clipwise_output": clip, "framewise_output": frame}
+        if self.embed is not None and self.training:
+            out["embedding"] = self.embed(feats.mean(dim=2))
+        return out
 
 
 def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
@@ -251,4 +259,5 @@ def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
                     fmax=cfg.fmax, backbone=cfg.backbone, pretrained=cfg.pretrained and weights,
                     pretrained_path=path, channels=tuple(cfg.channels),
                     head_hidden=cfg.head_hidden, dropout=cfg.dropout, pooling=cfg.pooling,
-                    spec_augment=cfg.spec_augment, freq_pool=cfg.freq_pool)
+                    spec_augment=cfg.spec_augment, freq_pool=cfg.freq_pool,
+                    embed_dim=TEACHER_EMBEDDING if cfg.distill_embedding else 0)

@@ -23,7 +23,8 @@ from audio import AudioError, cache_audio, open_cached
 from competitions import competition_for
 from competitions.tables import fail
 from configs import experiment_cli
-from datasets import cache_root, cached_path, folds_path, make_folds, unreadable_path
+from datasets import (cache_root, cached_path, folds_path, make_folds, unlabeled_files,
+                      unreadable_path)
 
 SHOWN = 20  # unreadable files printed; all of them go to unreadable.csv
 
@@ -125,6 +126,9 @@ def main(argv: list[str] | None = None) -> None:
             for i, p in zip(recordings["id"], recordings["path"])]
     jobs += [("test", i, p, str(cached_path(cfg, "test", i)), cfg.sample_rate)
              for i, p in zip(tests["audio_id"], tests["path"])]
+    extra = unlabeled_files(cfg)  # audio for the teacher to label (distill_audio)
+    jobs += [("unlabeled", i, p, str(cached_path(cfg, "unlabeled", i)), cfg.sample_rate)
+             for i, p in zip(extra["id"], extra["path"])]
     failed = cache_all(cfg, jobs)
     if len(recordings) and (failed["split"] == "train").sum() == len(recordings):
         raise SystemExit(f"none of the {len(recordings)} train recordings could be read "

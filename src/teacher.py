@@ -21,6 +21,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import soxr
 import torch
 import torch.nn as nn
@@ -178,8 +179,6 @@ def class_map(classes: list[str], names: dict[str, str], labels: list[str],
                 keys.setdefault(f"{part}:{key.strip().casefold()}", k)
     wanted = dict(names)
     if mapping_csv:
-        import pandas as pd
-
         table = pd.read_csv(mapping_csv, dtype=str)
         if not {"class", "birdnet"} <= set(table.columns):
             raise SystemExit(f"{mapping_csv}: needs columns class,birdnet; has "
@@ -216,16 +215,52 @@ def competition_map(cfg, comp) -> np.ndarray:
     return index
 
 
-def soft_labels(cfg, comp, ids: list[str],
-                split: str = "train") -> list[tuple[np.ndarray, np.ndarray]]:
-    """(window starts, per-window class probabilities) of each recording, for SedDataset's
-    distillation targets and teacher-guided crops."""
+def soft_labels(cfg, comp, ids: list[str], split: str = "train",
+                embeddings: bool = False) -> list[tuple]:
+    """(window starts, per-window class probabilities, per-window embeddings or None) of each
+    recording, for SedDataset's distillation targets and teacher-guided crops."""
     index = competition_map(cfg, comp)
     fill_cache(cfg, {split: ids})
     out = []
     for audio_id in ids:
         data = load_teacher(cfg, split, audio_id)
-        out.append((data["starts"].astype(np.float64), teacher_probs(data["logits"], index)))
+        out.append((data["starts"].astype(np.float64), teacher_probs(data["logits"], index),
+                    data["embeddings"] if embeddings else None))
+    return out
+
+
+def distillation_set(cfg, comp, train_df: pd.DataFrame,
+                     valid_df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple]]:
+    """The fold's training recordings followed by the unlabeled audio of `distill_audio`
+    (datasets.unlabeled_recordings), each with the teacher's soft labels (soft_labels)."""
+    from datasets import unlabeled_recordings
+
+    train_df = train_df.assign(split="train")
+    if cfg.distill_audio:
+        train_df = pd.concat([train_df, unlabeled_recordings(cfg, valid_df)], ignore_index=True)
+    if cfg.pseudo_labels:
+        return train_df, oof_labels(cfg.pseudo_labels, train_df)
+    labels: list[tuple] = []
+    for split in dict.fromkeys(train_df["split"]):  # contiguous: train first, then the rest
+        ids = train_df.loc[train_df["split"] == split, "id"].tolist()
+        labels += soft_labels(cfg, comp, ids, split, bool(cfg.distill_embedding))
+    return train_df, labels
+
+
+def oof_labels(path: str | Path, train_df: pd.DataFrame) -> list[tuple]:
+    """Pseudo-labels: a trained experiment's 5-s row predictions (`oof/<exp>.rows.npz`, each
+    row predicted by the fold model that never trained on it) as the soft labels of the
+    unlabeled recordings of `train_df`; labelled recordings get none (their labels teach)."""
+    if not Path(path).is_file():
+        raise SystemExit(f"pseudo_labels {path} not found: train that experiment first")
+    with np.load(path) as z:
+        audio, starts, preds = z["audio"].astype(str), z["t_start"], z["preds"]
+    unlabeled = (train_df["unlabeled"].fillna(False).astype(bool) if "unlabeled" in train_df
+                 else pd.Series(False, index=train_df.index))
+    out = []
+    for rid, pseudo in zip(train_df["id"], unlabeled):
+        rows = (audio == rid) & pseudo
+        out.append((starts[rows].astype(np.float64), preds[rows].astype(np.float32), None))
     return out
 
 

@@ -25,7 +25,7 @@ from engine import predict_timelines, save_checkpoint, seed_everything
 from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
-from oof import merge_folds, recording_rows, run_dir, save_fold_part
+from oof import ROW_SECONDS, merge_folds, recording_rows, run_dir, save_fold_part
 from progress import train_bar
 from runinfo import save_run
 from training import FoldTrainer
@@ -66,7 +66,8 @@ def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch
     dataset = SedDataset(train_df, events, n_classes, cfg.sample_rate, cfg.duration,
                          cfg.hop_length, cfg.min_event_overlap, build_wave_augment(cfg.augment),
                          seed, cfg.label_smoothing, cfg.secondary_label, cfg.crop_pick,
-                         teacher_labels, pick_by=cfg.crop_pick_by)
+                         teacher_labels, pick_by=cfg.crop_pick_by,
+                         window=ROW_SECONDS if cfg.pseudo_labels else 3.0)  # BirdNET's 3 s
     weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
     sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed,
                            num_replicas=distributed.world_size(), rank=distributed.rank())
@@ -83,8 +84,9 @@ def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.devic
         model = model.to(memory_format=torch.channels_last)
     model = distributed.wrap(model, device, cfg.sync_bn)
     loss = build_loss(cfg.loss, **cfg.loss_args)
-    if cfg.distill_weight:
-        loss = Distill(loss, cfg.distill_weight)
+    if cfg.distill_weight or cfg.distill_embedding:
+        loss = Distill(loss, cfg.distill_weight, cfg.distill_loss, cfg.distill_temperature,
+                       cfg.distill_embedding)
     return FoldTrainer(cfg, model, loss, steps_per_epoch, device)
 
 
@@ -100,10 +102,13 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     train_df = recordings.drop(valid_df.index)
     n_classes = len(comp.classes)
     teacher_labels = None
-    if cfg.distill_weight or cfg.crop_pick_by == "teacher":
+    if cfg.distill_audio and not (cfg.distill_weight or cfg.distill_embedding):
+        raise SystemExit("distill_audio trains only through the teacher's term: set "
+                         "distill_weight (or distill_embedding) too")
+    if cfg.distill_weight or cfg.distill_embedding or cfg.crop_pick_by == "teacher":
         import teacher
 
-        teacher_labels = teacher.soft_labels(cfg, comp, train_df["id"].tolist())
+        train_df, teacher_labels = teacher.distillation_set(cfg, comp, train_df, valid_df)
     _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device,
                                       teacher_labels)
     y_valid = multi_hot(valid_df["labels"], n_classes)

@@ -65,8 +65,9 @@ class Mixup:
         lam = torch.where(torch.rand(n) < self.p, lam, torch.ones(n))
         perm, lam = perm.to(batch["wave"].device), lam.to(batch["wave"].device)
         out = dict(batch)
-        for key in [k for k in ("target", "frame_target", "teacher") if k in batch]:
-            if self.labels == "mix":
+        for key in [k for k in ("target", "frame_target", "teacher", "teacher_embedding")
+                    if k in batch]:
+            if self.labels == "mix" or key == "teacher_embedding":
                 out[key] = mix(batch[key], perm, lam)
             else:
                 out[key] = torch.maximum(batch[key], torch.where(

@@ -37,16 +37,17 @@ def test_windows_cover_the_recording():
     assert teacher.window_starts(int(4.5 * 48000), 48000, 1.0).tolist() == [0.0, 1.0, 2.0]
 
 
-def soft_dataset(tmp_path, pick_by="energy", crop_pick=1):
+def soft_dataset(tmp_path, pick_by="energy", crop_pick=1, embeddings=None, unlabeled=False):
     save_cached(tmp_path / "r.npy", np.zeros(10 * 1000, dtype=np.float32))
     recordings = pd.DataFrame({"id": ["r"], "cache_path": [str(tmp_path / "r.npy")],
-                               "labels": [[0]]})
+                               "labels": [[] if unlabeled else [0]], "unlabeled": [unlabeled]})
     events = pd.DataFrame({"id": ["r"], "cls": [0], "t_min": [0.0], "t_max": [np.inf]})
     starts = np.arange(8.0)  # 3-s windows every second; the teacher hears class 1 at 6-9 s
     probs = np.zeros((8, 2), dtype=np.float32)
     probs[:, 0] = 0.2
     probs[6:, 0], probs[6, 1] = 0.9, 0.7
-    return SedDataset(recordings, events, 2, 1000, 4.0, hop_length=100, teacher=[(starts, probs)],
+    return SedDataset(recordings, events, 2, 1000, 4.0, hop_length=100,
+                      teacher=[(starts, probs, embeddings)],
                       crop_pick=crop_pick, pick_by=pick_by)
 
 
@@ -61,6 +62,93 @@ def test_distillation_targets_come_from_the_teacher_windows_inside_the_crop(tmp_
     output = {"clipwise_output": torch.tensor([[0.9, 0.05]])}
     plain, distilled = PANNsLoss()(output, batch), Distill(PANNsLoss(), 0.5)(output, batch)
     assert distilled > plain + 0.3  # the teacher hears class 1: the student is told so
+
+
+def test_kl_distillation_passes_on_the_teachers_ranking_of_the_other_classes():
+    """Two students agree with the hard label and the teacher's top class; only the one that
+    also ranks class 1 (the teacher's runner-up) above class 2 has a low KL term."""
+    batch = {"target": torch.tensor([[1.0, 0.0, 0.0]]), "weight": torch.ones(1, 3),
+             "teacher": torch.tensor([[0.9, 0.5, 0.01]])}
+    alike = {"clipwise_output": torch.tensor([[0.9, 0.5, 0.01]])}
+    unlike = {"clipwise_output": torch.tensor([[0.9, 0.01, 0.5]])}
+    kl = Distill(PANNsLoss(), 1.0, kind="kl", temperature=2.0)
+    assert kl(alike, batch) - PANNsLoss()(alike, batch) == pytest.approx(0.0, abs=1e-6)
+    assert kl(unlike, batch) > kl(alike, batch) + 0.5
+    ce = Distill(PANNsLoss(), 1.0, kind="ce")
+    assert ce(alike, batch) < ce(unlike, batch)
+    quiet = {**batch, "teacher": torch.full((1, 3), 1e-4)}  # the teacher hears nothing
+    assert ce(unlike, quiet) - PANNsLoss()(unlike, quiet) < 1e-3
+    with pytest.raises(SystemExit, match="distill_loss"):
+        Distill(PANNsLoss(), 1.0, kind="mse")
+
+
+def test_embedding_distillation_pulls_the_students_features_to_the_teachers(tmp_path):
+    embeddings = np.zeros((8, 4), dtype=np.float16)
+    embeddings[:, 0], embeddings[6:, 1] = 1.0, 3.0  # windows 6-7 (6-10 s) sound different
+    ds = soft_dataset(tmp_path, embeddings=embeddings)
+    assert ds[(0, 0)]["teacher_embedding"].shape == (4,)
+    assert ds.teacher_windows(0, 6.0).tolist() == [False] * 6 + [True, True]  # 6-9, 7-10 s
+    loss = Distill(PANNsLoss(), 0.0, embedding=1.0)
+    batch = {"target": torch.ones(1, 2), "weight": torch.ones(1, 2), "teacher": torch.ones(1, 2),
+             "teacher_embedding": torch.tensor([[1.0, 3.0, 0.0, 0.0]])}
+    out = {"clipwise_output": torch.full((1, 2), 0.9)}
+    near = loss({**out, "embedding": torch.tensor([[2.0, 6.0, 0.1, 0.0]])}, batch)
+    far = loss({**out, "embedding": torch.tensor([[1.0, -3.0, 0.0, 0.0]])}, batch)
+    assert far > near + 1.0
+
+
+def test_student_predicts_an_embedding_only_while_training():
+    from models import SedModel
+
+    model = SedModel(3, sample_rate=8000, n_fft=256, hop_length=80, mel_bins=32,
+                     backbone="cnn6", head_hidden=16, embed_dim=8)
+    out = model(torch.randn(2, 8000))
+    assert out["embedding"].shape == (2, 8)
+    assert "embedding" not in model.eval()(torch.randn(2, 8000))  # inference and export: no cost
+
+
+def test_unlabeled_audio_trains_only_through_the_teacher(tmp_path):
+    ds = soft_dataset(tmp_path, unlabeled=True, pick_by="teacher", crop_pick=8)
+    item = ds[(0, 5)]
+    assert item["weight"].sum() == 0 and item["target"].sum() == 0  # no label, no "absent"
+    # crops drawn where the teacher hears any species (6-10 s)
+    assert np.mean([ds[(0, d)]["teacher"][1] > 0.5 for d in range(40)]) > 0.8
+    batch = {k: v[None] for k, v in item.items()}
+    out = {"clipwise_output": torch.full((1, 2), 0.5)}
+    assert PANNsLoss()(out, batch) == 0
+    assert Distill(PANNsLoss(), 1.0)(out, batch) > 0.3
+
+
+def test_unlabeled_recordings_come_from_a_folder_or_the_validation_fold(tmp_path):
+    from datasets import cached_path, unlabeled_recordings
+
+    folder = tmp_path / "soundscapes"
+    (folder / "site").mkdir(parents=True)
+    for name in ("site/a.ogg", "b.wav", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    cfg = Config(cache_dir=str(tmp_path / "cache"), distill_audio=str(folder))
+    save_cached(cached_path(cfg, "unlabeled", "site__a"), np.zeros(100, dtype=np.float32))
+    found = unlabeled_recordings(cfg, pd.DataFrame())
+    assert found["id"].tolist() == ["site__a"]  # b.wav is not cached (unreadable): left out
+    assert found["split"].tolist() == ["unlabeled"] and found["labels"].tolist() == [[]]
+    valid = pd.DataFrame({"id": ["v"], "cache_path": ["v.npy"], "labels": [[3]], "fold": [0]})
+    cfg.distill_audio = "valid"
+    found = unlabeled_recordings(cfg, valid)
+    assert found[["id", "split"]].values.tolist() == [["v", "train"]]
+    assert found["labels"].tolist() == [[]] and found["unlabeled"].all()
+
+
+def test_pseudo_labels_come_from_an_experiments_oof_rows_for_unlabeled_audio_only(tmp_path):
+    path = tmp_path / "exp.rows.npz"
+    preds = np.array([[0.9, 0.1], [0.2, 0.6], [0.7, 0.3]], dtype=np.float32)
+    np.savez(path, audio=np.array(["a", "b", "b"]), t_start=np.array([0.0, 0.0, 5.0]),
+             preds=preds)
+    train_df = pd.DataFrame({"id": ["a", "b"], "unlabeled": [np.nan, True]})
+    (a_starts, a_probs, _), (b_starts, b_probs, _) = teacher.oof_labels(path, train_df)
+    assert len(a_starts) == 0  # a labelled recording: its own labels teach
+    assert b_starts.tolist() == [0.0, 5.0] and b_probs.tolist() == pytest.approx(preds[1:])
+    with pytest.raises(SystemExit, match="not found"):
+        teacher.oof_labels(tmp_path / "missing.npz", train_df)
 
 
 def test_teacher_guided_crops_land_where_the_species_is_heard(tmp_path):
@@ -110,3 +198,27 @@ def test_teacher_experiments_write_oof_and_submission(backbone, tmp_path, monkey
     solution = pd.read_csv("input/demo.solution.csv")
     assert sub["row_id"].tolist() == solution["row_id"].tolist()
     assert list(sub.columns[1:]) == oof.classes and sub[oof.classes].to_numpy().max() > 0
+
+
+@needs_birdnet
+def test_distilled_student_learns_from_unlabeled_audio(tmp_path, monkeypatch, write_config):
+    import prepare
+    import train
+    from make_demo import LAYOUTS
+    from oof import Oof
+
+    LAYOUTS["birdclef"](tmp_path / "input" / "demo", seed=4, n_species=3, n_train=6, n_test=1,
+                        duration=6.0, sr=16000)
+    config = write_config(tmp_path / "tdistill.py", competition="birdclef",
+                          data_dir="input/demo", sample_rate=16000, n_folds=2,
+                          backbone="cnn6", teacher_hop=3.0, epochs=1, batch_size=4,
+                          head_hidden=16, duration=3.0, num_workers=0, distill_weight=1.0,
+                          distill_loss="ce", distill_embedding=0.5, crop_pick=2,
+                          crop_pick_by="teacher", distill_audio="input/demo/test_soundscapes")
+    monkeypatch.chdir(tmp_path)
+    prepare.main([config])
+    train.main([config])
+    cached = sorted(p.parent.name for p in (tmp_path / "input" / "cache").rglob("*.n*")
+                    if p.parent.name == "unlabeled")
+    assert cached == ["unlabeled", "unlabeled"]  # the soundscape's audio and its teacher labels
+    assert np.isfinite(Oof.load("oof/tdistill.npy").preds).all()

@@ -56,7 +56,14 @@ class Config:
     # --- teacher (optional BirdNET extra, see teacher.py) -----------------------------
     teacher_hop: float = 1.0  # seconds between the teacher's 3-s windows
     teacher_map: str | None = None  # CSV class,birdnet for classes without a scientific name
-    distill_weight: float = 0.0  # weight of BCE against the teacher's soft labels per crop
+    distill_weight: float = 0.0  # weight of the loss against the teacher's soft labels per crop
+    distill_loss: str = "bce"  # bce on its probabilities; kl or ce on the softmax over classes
+    distill_temperature: float = 2.0  # the softmax temperature of distill_loss = "kl"
+    distill_embedding: float = 0.0  # weight of (1 - cosine) to the teacher's crop embedding
+    distill_audio: str | None = None  # unlabeled audio the teacher labels for the student: a
+    #                                   folder (e.g. unlabeled soundscapes), or "valid" (CV only)
+    pseudo_labels: str | None = None  # a row OOF (oof/<exp>.rows.npz) that labels distill_audio
+    #                                   = "valid" in BirdNET's place: self-training
     crop_pick_by: str = "energy"  # how crop_pick ranks candidates: energy or teacher
     # --- training -------------------------------------------------------------------
     loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame, softmax
