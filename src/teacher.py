@@ -239,6 +239,9 @@ def distillation_set(cfg, comp, train_df: pd.DataFrame,
     if cfg.distill_audio:
         train_df = pd.concat([train_df, unlabeled_recordings(cfg, valid_df)], ignore_index=True)
     if cfg.pseudo_labels:
+        if not cfg.distill_audio or cfg.distill_embedding:
+            raise SystemExit("pseudo_labels label the distill_audio recordings, and have no "
+                             "embeddings: set distill_audio, and distill_embedding = 0")
         return train_df, oof_labels(cfg.pseudo_labels, train_df)
     labels: list[tuple] = []
     for split in dict.fromkeys(train_df["split"]):  # contiguous: train first, then the rest

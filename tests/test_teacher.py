@@ -149,6 +149,8 @@ def test_pseudo_labels_come_from_an_experiments_oof_rows_for_unlabeled_audio_onl
     assert b_starts.tolist() == [0.0, 5.0] and b_probs.tolist() == pytest.approx(preds[1:])
     with pytest.raises(SystemExit, match="not found"):
         teacher.oof_labels(tmp_path / "missing.npz", train_df)
+    with pytest.raises(SystemExit, match="set distill_audio"):  # nothing they could label
+        teacher.distillation_set(Config(pseudo_labels=str(path)), None, train_df, train_df[:0])
 
 
 def test_teacher_guided_crops_land_where_the_species_is_heard(tmp_path):
