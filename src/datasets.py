@@ -147,6 +147,13 @@ def unlabeled_recordings(cfg, valid_df: pd.DataFrame) -> pd.DataFrame:
     return out.assign(labels=empty, secondary=empty, unlabeled=True)
 
 
+def is_unlabeled(recordings: pd.DataFrame) -> list[bool]:
+    """Which recordings came from unlabeled_recordings (False where the column is missing)."""
+    if "unlabeled" not in recordings:
+        return [False] * len(recordings)
+    return recordings["unlabeled"].fillna(False).astype(bool).tolist()
+
+
 def drop_unreadable(cfg, recordings: pd.DataFrame) -> pd.DataFrame:
     """The recordings with a usable cache file. Those prepare.py could not read (or whose cache
     file is missing or damaged) are left out with a warning naming each, rather than crashing
@@ -230,15 +237,14 @@ class SedDataset(Dataset):
                  sample_rate: int, duration: float, hop_length: int, min_overlap: float = 0.0,
                  augment=None, seed: int = 0, label_smoothing: float = 0.0,
                  secondary_label: float | None = None, crop_pick: int = 1,
-                 teacher: list[tuple] | None = None,
+                 teacher: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
                  window: float = 3.0, pick_by: str = "energy") -> None:
         self.paths = recordings["cache_path"].tolist()
         if "negative" not in events:
             events = events.assign(negative=False)
         columns = ["cls", "t_min", "t_max", "negative"]
         by_id = {rid: g[columns].to_numpy(np.float64) for rid, g in events.groupby("id")}
-        unlabeled = (recordings["unlabeled"].fillna(False).astype(bool).tolist()
-                     if "unlabeled" in recordings else [False] * len(self.paths))
+        unlabeled = is_unlabeled(recordings)
         self.unlabeled = unlabeled  # only the teacher's soft labels train on these
         self.events = [np.zeros((0, 4)) if u else by_id.get(rid, np.zeros((0, 4)))
                        for rid, u in zip(recordings["id"], unlabeled)]
@@ -300,7 +306,7 @@ class SedDataset(Dataset):
                 "weight": torch.from_numpy(weight), "frame_target": torch.from_numpy(frame_target)}
         if self.teacher is not None:
             item["teacher"] = torch.from_numpy(self.teacher_view(rec, start / self.sr))
-            embeddings = self.teacher[rec][2] if len(self.teacher[rec]) > 2 else None
+            embeddings = self.teacher[rec][2]
             if embeddings is not None:  # what the teacher's embedding says of the crop
                 inside = self.teacher_windows(rec, start / self.sr)
                 item["teacher_embedding"] = torch.from_numpy(

@@ -23,6 +23,13 @@ def _logit(prob: torch.Tensor) -> torch.Tensor:
     return torch.log(prob) - torch.log1p(-prob)
 
 
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per row: cross-entropy of the softmax over `logits` against `target` normalised to sum 1
+    (a row of zeros scores 0)."""
+    share = target / target.sum(dim=1, keepdim=True).clamp_min(EPS)
+    return -(share * F.log_softmax(logits, dim=1)).sum(dim=1)
+
+
 def weighted_bce(prob: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     loss = F.binary_cross_entropy(_prob(prob), target.float(), reduction="none")
     return (loss * weight).sum() / weight.sum().clamp_min(1.0)
@@ -94,9 +101,7 @@ class SoftmaxLoss(nn.Module):
         prob = _prob(output["clipwise_output"])
         target = batch["target"].float() * (batch["weight"] > 0)
         labelled = target.sum(dim=1) > 0
-        logits = _logit(prob)[labelled]
-        share = target[labelled] / target[labelled].sum(dim=1, keepdim=True)
-        ce = -(share * F.log_softmax(logits, dim=1)).sum(dim=1).sum() / max(1, len(prob))
+        ce = soft_cross_entropy(_logit(prob)[labelled], target[labelled]).sum() / max(1, len(prob))
         return ce + self.bce_weight * weighted_bce(prob, batch["target"], batch["weight"])
 
 
@@ -133,10 +138,9 @@ class Distill(nn.Module):
             loss = loss + self.weight * weighted_bce(clip, soft, torch.ones_like(soft))
         elif self.weight and self.kind == "ce":
             soft = soft.float()
-            share = soft / soft.sum(dim=1, keepdim=True).clamp_min(EPS)
-            ce = -(share * F.log_softmax(_logit(clip), dim=1)).sum(dim=1)
+            ce = soft_cross_entropy(_logit(clip), soft)
             loss = loss + self.weight * (soft.max(dim=1).values * ce).mean()
-        elif self.weight:
+        elif self.weight and self.kind == "kl":
             t = self.temperature
             student, teacher = _logit(clip) / t, _logit(soft) / t
             loss = loss + self.weight * t * t * F.kl_div(

@@ -106,12 +106,12 @@ class Oof:
 def recording_rows(timeline: np.ndarray, fps: float, reduce: str = "max") -> np.ndarray:
     """(rows, classes): max (or mean) of a recording's timeline in each ROW_SECONDS row
     covering it, the last one possibly past its end (as the soundscape formats' test rows)."""
-    from timeline import rows_max
+    from timeline import reduce_rows
 
     seconds = max(len(timeline) - 1, 1) / fps
     n = max(1, int(np.ceil(seconds / ROW_SECONDS - 1e-6)))
     starts = np.arange(n, dtype=np.float64) * ROW_SECONDS
-    return rows_max(timeline, fps, starts, starts + ROW_SECONDS, reduce)
+    return reduce_rows(timeline, fps, starts, starts + ROW_SECONDS, reduce)
 
 
 def row_targets(events, rec_id: str, n_rows: int, n_classes: int) -> tuple[np.ndarray, bool]:

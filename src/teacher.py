@@ -230,10 +230,13 @@ def soft_labels(cfg, comp, ids: list[str], split: str = "train",
 
 
 def distillation_set(cfg, comp, train_df: pd.DataFrame,
-                     valid_df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple]]:
+                     valid_df: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[tuple], float]]:
     """The fold's training recordings followed by the unlabeled audio of `distill_audio`
-    (datasets.unlabeled_recordings), each with the teacher's soft labels (soft_labels)."""
+    (datasets.unlabeled_recordings), and the teacher: each recording's soft labels
+    (soft_labels, or oof_labels with `pseudo_labels`) and the seconds each of its windows
+    spans."""
     from datasets import unlabeled_recordings
+    from oof import ROW_SECONDS
 
     train_df = train_df.assign(split="train")
     if cfg.distill_audio:
@@ -242,12 +245,12 @@ def distillation_set(cfg, comp, train_df: pd.DataFrame,
         if not cfg.distill_audio or cfg.distill_embedding:
             raise SystemExit("pseudo_labels label the distill_audio recordings, and have no "
                              "embeddings: set distill_audio, and distill_embedding = 0")
-        return train_df, oof_labels(cfg.pseudo_labels, train_df)
+        return train_df, (oof_labels(cfg.pseudo_labels, train_df), ROW_SECONDS)
     labels: list[tuple] = []
     for split in dict.fromkeys(train_df["split"]):  # contiguous: train first, then the rest
         ids = train_df.loc[train_df["split"] == split, "id"].tolist()
         labels += soft_labels(cfg, comp, ids, split, bool(cfg.distill_embedding))
-    return train_df, labels
+    return train_df, (labels, WINDOW_S)
 
 
 def oof_labels(path: str | Path, train_df: pd.DataFrame) -> list[tuple]:
@@ -258,10 +261,10 @@ def oof_labels(path: str | Path, train_df: pd.DataFrame) -> list[tuple]:
         raise SystemExit(f"pseudo_labels {path} not found: train that experiment first")
     with np.load(path) as z:
         audio, starts, preds = z["audio"].astype(str), z["t_start"], z["preds"]
-    unlabeled = (train_df["unlabeled"].fillna(False).astype(bool) if "unlabeled" in train_df
-                 else pd.Series(False, index=train_df.index))
+    from datasets import is_unlabeled
+
     out = []
-    for rid, pseudo in zip(train_df["id"], unlabeled):
+    for rid, pseudo in zip(train_df["id"], is_unlabeled(train_df)):
         rows = (audio == rid) & pseudo
         out.append((starts[rows].astype(np.float64), preds[rows].astype(np.float32), None))
     return out
@@ -368,7 +371,7 @@ def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
     file that cannot be read get `fallback` (zeros when None), with a warning naming it."""
     from audio import AudioError
 
-    from timeline import rows_max
+    from timeline import reduce_rows
     from oof import run_dir
 
     index = competition_map(cfg, comp)
@@ -406,8 +409,8 @@ def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
         else:
             timeline = teacher_probs(data["logits"], index)
         idx = group.index.to_numpy()
-        scores[idx] = rows_max(timeline, 1.0 / cfg.teacher_hop, rows["t_start"].to_numpy()[idx],
-                               rows["t_end"].to_numpy()[idx])
+        scores[idx] = reduce_rows(timeline, 1.0 / cfg.teacher_hop,
+                                  rows["t_start"].to_numpy()[idx], rows["t_end"].to_numpy()[idx])
     return scores
 
 

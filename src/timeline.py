@@ -106,8 +106,8 @@ class RowReducer:
         return (self.acc / np.maximum(self.count, 1)[:, None]).astype(np.float32)
 
 
-def rows_max(timeline: np.ndarray, fps: float, t_start: np.ndarray,
-             t_end: np.ndarray, reduce: str = "max") -> np.ndarray:
+def reduce_rows(timeline: np.ndarray, fps: float, t_start: np.ndarray,
+                t_end: np.ndarray, reduce: str = "max") -> np.ndarray:
     """Max (or mean) per class inside each [t_start, t_end) of a whole (frames, classes)
     timeline held in memory (t_end NaN: to the end); a row past the end of the audio scores 0."""
     reducer = RowReducer(*row_frames(np.asarray(t_start), np.asarray(t_end), fps), reduce)

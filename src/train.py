@@ -25,7 +25,7 @@ from engine import predict_timelines, save_checkpoint, seed_everything
 from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
-from oof import ROW_SECONDS, merge_folds, recording_rows, run_dir, save_fold_part
+from oof import merge_folds, recording_rows, run_dir, save_fold_part
 from progress import train_bar
 from runinfo import save_run
 from training import FoldTrainer
@@ -62,12 +62,13 @@ def score_recordings(cfg, comp, y_valid: np.ndarray,
 
 
 def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch.device,
-                 teacher_labels=None) -> tuple[SedDataset, EpochSampler, DataLoader]:
+                 teacher=None) -> tuple[SedDataset, EpochSampler, DataLoader]:
+    """`teacher`: (soft labels per recording, seconds per window), teacher.distillation_set's."""
+    labels, window = teacher if teacher is not None else (None, 0.0)
     dataset = SedDataset(train_df, events, n_classes, cfg.sample_rate, cfg.duration,
                          cfg.hop_length, cfg.min_event_overlap, build_wave_augment(cfg.augment),
                          seed, cfg.label_smoothing, cfg.secondary_label, cfg.crop_pick,
-                         teacher_labels, pick_by=cfg.crop_pick_by,
-                         window=ROW_SECONDS if cfg.pseudo_labels else 3.0)  # BirdNET's 3 s
+                         labels, window, cfg.crop_pick_by)
     weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
     sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed,
                            num_replicas=distributed.world_size(), rank=distributed.rank())
@@ -101,16 +102,15 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     valid_df = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
     train_df = recordings.drop(valid_df.index)
     n_classes = len(comp.classes)
-    teacher_labels = None
+    soft = None
     if cfg.distill_audio and not (cfg.distill_weight or cfg.distill_embedding):
         raise SystemExit("distill_audio trains only through the teacher's term: set "
                          "distill_weight (or distill_embedding) too")
     if cfg.distill_weight or cfg.distill_embedding or cfg.crop_pick_by == "teacher":
         import teacher
 
-        train_df, teacher_labels = teacher.distillation_set(cfg, comp, train_df, valid_df)
-    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device,
-                                      teacher_labels)
+        train_df, soft = teacher.distillation_set(cfg, comp, train_df, valid_df)
+    _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device, soft)
     y_valid = multi_hot(valid_df["labels"], n_classes)
 
     trainer = build_trainer(cfg, n_classes, len(loader), device)
