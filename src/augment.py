@@ -7,6 +7,7 @@ from typing import Callable
 import audiomentations
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 WaveTransform = Callable[[np.ndarray, int], np.ndarray]
 
@@ -38,8 +39,9 @@ def build_wave_augment(spec: dict[str, dict] | None) -> WaveTransform | None:
 
 
 class BatchAugment:
-    """Gain and Gaussian noise at a random SNR, drawn per clip and applied to the whole batch
-    on its device inside the training step.
+    """Gain and Gaussian noise at a random SNR (and, with `mix_p`, another clip of the batch
+    as background), drawn per clip and applied to the whole batch on its device inside the
+    training step.
 
     The same transforms run in the loader workers through audiomentations cost ~2 ms per 5-s
     clip (float64 noise), taken from the cores the model trains on; here they are one tensor
@@ -48,9 +50,11 @@ class BatchAugment:
     """
 
     def __init__(self, gain_db: tuple[float, float] = (-6.0, 6.0), gain_p: float = 0.5,
-                 snr_db: tuple[float, float] = (10.0, 40.0), noise_p: float = 0.5) -> None:
+                 snr_db: tuple[float, float] = (10.0, 40.0), noise_p: float = 0.5,
+                 mix_p: float = 0.0, mix_snr_db: tuple[float, float] = (3.0, 15.0)) -> None:
         self.gain_db, self.gain_p = gain_db, gain_p
         self.snr_db, self.noise_p = snr_db, noise_p
+        self.mix_p, self.mix_snr_db = mix_p, mix_snr_db
 
     @staticmethod
     def _draw(n: int, low_high: tuple[float, float], p: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,6 +63,8 @@ class BatchAugment:
 
     def __call__(self, wave: torch.Tensor) -> torch.Tensor:
         n = len(wave)
+        if self.mix_p:
+            wave = self.background(wave)
         gain_db, use_gain = self._draw(n, self.gain_db, self.gain_p)
         snr_db, use_noise = self._draw(n, self.snr_db, self.noise_p)
         gain = torch.where(use_gain, 10 ** (gain_db / 20), torch.ones(n))
@@ -67,6 +73,61 @@ class BatchAugment:
         noise = torch.randn_like(wave) * noise_rms[:, None].to(wave.dtype)
         return ((wave + noise) * gain[:, None].to(wave)).clamp_(-1.0, 1.0)
 
+    def background(self, wave: torch.Tensor) -> torch.Tensor:
+        """With probability `mix_p` per clip, another clip of the batch added `mix_snr_db`
+        below it, the labels left as they were. With one or two recordings per species, a
+        clip's background (recorder, site, other birds) identifies its recording as well as
+        its species does; a background borrowed from another recording breaks that link,
+        where mixup's blended labels (tried, it hurt) ask the model to hear both."""
+        n = len(wave)
+        if n < 2:
+            return wave
+        snr_db, use = self._draw(n, self.mix_snr_db, self.mix_p)
+        other = ((torch.arange(n) + torch.randint(1, n, (n,))) % n).to(wave.device)  # not itself
+        rms = wave.float().pow(2).mean(dim=1).sqrt()
+        scale = rms / rms[other].clamp_min(1e-8) * 10 ** (-snr_db.to(rms) / 20)
+        scale = torch.where(use.to(rms.device), scale, torch.zeros_like(scale))
+        return (wave + wave[other] * scale[:, None].to(wave.dtype)).clamp(-1.0, 1.0)
+
 
 def build_batch_augment(spec: dict | None) -> BatchAugment | None:
     return BatchAugment(**spec) if spec else None
+
+
+class MelAugment(torch.nn.Module):
+    """Per-clip changes of the mel power spectrogram (batch, 1, frames, mel_bins) that a new
+    recording of the same species would bring, applied while training only:
+
+    - `shift`: up to this many mel bins up or down (another individual sings a little higher
+      or lower; one bin is ~3% in pitch at 128 bins above 1 kHz), edges repeated;
+    - `eq_db`: a smooth random gain curve over the mel bins, at most this many dB either way,
+      through `eq_points` evenly spaced anchors (another recorder's and site's frequency
+      response);
+
+    each with probability `p` per clip. Draws use torch's CPU generator (saved on resume).
+    """
+
+    def __init__(self, shift: int = 0, eq_db: float = 0.0, eq_points: int = 4,
+                 p: float = 0.5) -> None:
+        super().__init__()
+        self.shift, self.eq_db, self.eq_points, self.p = int(shift), float(eq_db), eq_points, p
+
+    def forward(self, power: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return power
+        b, m = power.shape[0], power.shape[-1]
+        if self.shift:
+            k = torch.randint(-self.shift, self.shift + 1, (b,))
+            k = torch.where(torch.rand(b) < self.p, k, torch.zeros_like(k))
+            index = (torch.arange(m)[None] - k[:, None]).clamp(0, m - 1).to(power.device)
+            power = torch.gather(power, -1, index[:, None, None].expand_as(power))
+        if self.eq_db:
+            anchors = torch.empty(b, 1, self.eq_points).uniform_(-self.eq_db, self.eq_db)
+            anchors = anchors * (torch.rand(b, 1, 1) < self.p)
+            curve = F.interpolate(anchors, size=m, mode="linear", align_corners=True)
+            power = power * (10 ** (curve / 10)).to(power)[:, None]
+        return power
+
+
+def build_mel_augment(spec: dict | None) -> MelAugment | None:
+    return MelAugment(**spec) if spec else None

@@ -91,17 +91,21 @@ class SoftmaxLoss(nn.Module):
     For weak labels with one species per recording (BirdCLEF's primary label) the classes then
     compete for each crop: with 86 classes and a positive per crop, 86 independent BCEs mostly
     teach "not this class", while the softmax says which one. Crops without a label (no-call)
-    only get the BCE term."""
+    only get the BCE term. `smoothing` moves that share of each softmax target evenly onto all
+    classes (label smoothing as in Szegedy et al. 2016; the config's `label_smoothing`
+    smooths every BCE target towards 0.5 instead, far too much for a softmax over 86)."""
 
-    def __init__(self, bce_weight: float = 1.0) -> None:
+    def __init__(self, bce_weight: float = 1.0, smoothing: float = 0.0) -> None:
         super().__init__()
-        self.bce_weight = bce_weight
+        self.bce_weight, self.smoothing = bce_weight, smoothing
 
     def forward(self, output: dict, batch: dict) -> torch.Tensor:
         prob = _prob(output["clipwise_output"])
         target = batch["target"].float() * (batch["weight"] > 0)
         labelled = target.sum(dim=1) > 0
-        ce = soft_cross_entropy(_logit(prob)[labelled], target[labelled]).sum() / max(1, len(prob))
+        share = target / target.sum(dim=1, keepdim=True).clamp_min(EPS)
+        share = (1 - self.smoothing) * share + self.smoothing / share.shape[1]
+        ce = soft_cross_entropy(_logit(prob)[labelled], share[labelled]).sum() / max(1, len(prob))
         return ce + self.bce_weight * weighted_bce(prob, batch["target"], batch["weight"])
 
 

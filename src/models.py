@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
+from augment import build_mel_augment
+
 
 class Features(nn.Module):
     """Fixed STFT + mel filterbank, always in fp32 (under fp16 autocast the power spectrum
@@ -33,7 +35,8 @@ class Features(nn.Module):
     KINDS = ("logmel", "pcen", "power", "denoised")
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, mel_bins: int,
-                 fmin: float, fmax: float | None, channels: tuple[str, ...] = ("logmel",)) -> None:
+                 fmin: float, fmax: float | None, channels: tuple[str, ...] = ("logmel",),
+                 mel_augment: dict | None = None) -> None:
         super().__init__()
         unknown = [c for c in channels if c not in self.KINDS]
         if unknown:
@@ -45,6 +48,7 @@ class Features(nn.Module):
         self.mel = LogmelFilterBank(sr=sample_rate, n_fft=n_fft, n_mels=mel_bins, fmin=fmin,
                                     fmax=fmax or sample_rate / 2, ref=1.0, amin=1e-10,
                                     top_db=None, is_log=False, freeze_parameters=True)
+        self.augment = build_mel_augment(mel_augment)  # training only (augment.MelAugment)
         smooth = 0.025  # PCEN's IIR smoother, unrolled into an FIR kernel of 4 time constants
         taps = torch.arange(int(4 / smooth), dtype=torch.float32)
         kernel = smooth * (1 - smooth) ** taps
@@ -55,6 +59,8 @@ class Features(nn.Module):
         """(batch, samples) -> (batch, channels, frames, mel_bins)."""
         with torch.autocast(device_type=wave.device.type, enabled=False):
             power = self.mel(self.spectrogram(wave.float()))  # (B, 1, T, M)
+            if self.augment is not None:
+                power = self.augment(power)
             out = []
             for kind in self.channels:
                 if kind in ("logmel", "denoised"):
@@ -179,11 +185,12 @@ class SedModel(nn.Module):
                  channels: tuple[str, ...] = ("logmel",), head_hidden: int = 512,
                  dropout: float = 0.2, pooling: str = "attention",
                  spec_augment: dict | None = None, freq_pool: str = "mean",
-                 embed_dim: int = 0) -> None:
+                 embed_dim: int = 0, mel_augment: dict | None = None) -> None:
         super().__init__()
         if freq_pool not in ("mean", "flatten"):
             raise SystemExit(f"unknown freq_pool {freq_pool!r}; known: mean, flatten")
-        self.features = Features(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax, channels)
+        self.features = Features(sample_rate, n_fft, hop_length, mel_bins, fmin, fmax, channels,
+                                 mel_augment)
         # models with equal specs compute the same fixed front end: an ensemble runs it once
         self.front_end_spec = ("sed", sample_rate, n_fft, hop_length, mel_bins, fmin, fmax,
                                tuple(channels))
@@ -260,4 +267,5 @@ def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
                     pretrained_path=path, channels=tuple(cfg.channels),
                     head_hidden=cfg.head_hidden, dropout=cfg.dropout, pooling=cfg.pooling,
                     spec_augment=cfg.spec_augment, freq_pool=cfg.freq_pool,
-                    embed_dim=TEACHER_EMBEDDING if cfg.distill_embedding else 0)
+                    embed_dim=TEACHER_EMBEDDING if cfg.distill_embedding else 0,
+                    mel_augment=cfg.mel_augment)

@@ -3,7 +3,7 @@ import pytest
 
 import torch
 
-from augment import BatchAugment, build_wave_augment
+from augment import BatchAugment, MelAugment, build_wave_augment
 from configs import Config
 
 
@@ -44,3 +44,44 @@ def test_batch_augment_draws_differ_per_clip_and_p_applies():
     changed = (out[:, 0] - 0.1).abs() > 1e-6
     assert 60 < changed.sum() < 140 and len(out[changed, 0].unique()) > 50
     assert Config().batch_augment and Config().augment == {}
+
+
+def test_background_mix_adds_another_clip_at_the_drawn_snr():
+    torch.manual_seed(2)
+    t = torch.linspace(0, 1, 8000)
+    wave = torch.stack([torch.sin(2 * torch.pi * f * t) * a
+                        for f, a in ((200, 0.3), (900, 0.1), (2500, 0.5), (4000, 0.2))])
+    mix = BatchAugment(gain_p=0.0, noise_p=0.0, mix_p=1.0, mix_snr_db=(10.0, 10.0))
+    mixed = mix(wave)
+    for i in range(4):
+        added = mixed[i] - wave[i]
+        # the added signal is one other clip of the batch, rescaled: never the clip itself
+        sources = [j for j in range(4) if torch.allclose(
+            added, wave[j] * (added.norm() / wave[j].norm()), atol=1e-4)]
+        assert len(sources) == 1 and sources[0] != i
+        snr = 20 * torch.log10(wave[i].pow(2).mean().sqrt() / added.pow(2).mean().sqrt())
+        assert snr.item() == pytest.approx(10.0, abs=0.05)
+    silent = wave.clone()
+    silent[0] = 0.0  # digital silence stays silence, and nothing turns NaN
+    out = mix(silent)
+    assert torch.equal(out[0], silent[0]) and torch.isfinite(out).all()
+    torch.manual_seed(3)
+    plain = BatchAugment()(wave)
+    torch.manual_seed(3)
+    assert torch.equal(BatchAugment(mix_p=0.0)(wave), plain)  # off: the old draws exactly
+
+
+def test_mel_augment_shifts_pitch_and_colours_the_spectrum_in_training_only():
+    power = torch.full((3, 1, 5, 32), 1e-3)
+    power[..., 10] = 1.0  # one tonal line in mel bin 10
+    torch.manual_seed(0)
+    shift = MelAugment(shift=3, p=1.0).train()
+    peaks = {int(shift(power)[b, 0, 0].argmax()) for _ in range(20) for b in range(3)}
+    assert peaks == set(range(7, 14))  # every shift of -3..3 bins, no other
+    eq = MelAugment(eq_db=6.0, p=1.0).train()
+    gain_db = 10 * torch.log10(eq(power) / power)
+    assert gain_db.abs().max() <= 6.0 + 1e-4 and gain_db.std() > 1.0
+    assert torch.allclose(gain_db[:, :, 0], gain_db[:, :, 4])  # one curve for the whole clip
+    assert (gain_db.diff(dim=-1).abs() < 12.0 / 10).all()  # smooth: 4 anchors over 32 bins
+    assert torch.equal(eq.eval()(power), power) and torch.equal(shift.eval()(power), power)
+    assert torch.equal(MelAugment(shift=3, eq_db=6.0, p=0.0).train()(power), power)

@@ -73,3 +73,14 @@ def test_softmax_loss_makes_classes_compete_and_skips_unlabelled_crops():
     prob = torch.tensor([[0.6, 0.4, 0.1], [0.5, 0.5, 0.5]], requires_grad=True)
     ce_only({"clipwise_output": prob}, batch).backward()
     assert prob.grad[0, 0] < 0 < prob.grad[0, 1]
+
+
+def test_softmax_smoothing_moves_a_share_of_the_target_onto_every_class():
+    b, out = batch([[1.0, 0.0, 0.0, 0.0]]), output([[0.9, 0.2, 0.1, 0.05]])
+    logits = torch.logit(out["clipwise_output"])
+    bce = build_loss("panns")(out, b)
+    smooth = torch.tensor([[0.925, 0.025, 0.025, 0.025]])  # 0.1 spread over 4 classes
+    expected = -(smooth * torch.log_softmax(logits, dim=1)).sum() + bce
+    got = build_loss("softmax", smoothing=0.1)(out, b)
+    assert got.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert build_loss("softmax")(out, b) < got  # the unsmoothed target is the confident one

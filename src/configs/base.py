@@ -53,6 +53,8 @@ class Config:
     dropout: float = 0.2
     spec_augment: dict | None = None  # e.g. dict(time_drop_width=64, time_stripes_num=2,
     #                                   freq_drop_width=8, freq_stripes_num=2)
+    mel_augment: dict | None = None  # per clip while training, e.g. dict(shift=2, eq_db=6.0,
+    #                                  p=0.5): pitch shift in mel bins, random EQ (augment.py)
     # --- teacher (optional BirdNET extra, see teacher.py) -----------------------------
     teacher_hop: float = 1.0  # seconds between the teacher's 3-s windows
     teacher_map: str | None = None  # CSV class,birdnet for classes without a scientific name
