@@ -26,17 +26,23 @@ BACKENDS = ("torch", "onnx", "openvino")
 Outputs = list[tuple[np.ndarray, np.ndarray]]
 
 
-def checkpoint_paths(cfg) -> list[Path]:
-    pattern = r"full\.pt" if cfg.full_fit else r"fold\d+\.pt"  # not the resume states
-    paths = sorted(p for p in run_dir(cfg).glob("*.pt") if re.fullmatch(pattern, p.name))
+def checkpoint_paths(cfg, fold: int | None = None) -> list[Path]:
+    """The trained models of an experiment (or of one fold): every fold's, or the full fit's,
+    with the members of its seed bag (only the first `seed_bag`: a bag since shrunk leaves
+    files that are not part of it). Never the resume states (.last.pt)."""
+    name = "full" if cfg.full_fit else (r"fold\d+" if fold is None else f"fold{fold}")
+    paths = sorted(p for p in run_dir(cfg).glob("*.pt")
+                   if (m := re.fullmatch(rf"({name})(?:_bag(\d+))?\.pt", p.name))
+                   and int(m.group(2) or 0) < cfg.seed_bag)
     if not paths:
         raise SystemExit(f"no checkpoints in {run_dir(cfg)}: run `python src/train.py {cfg.name}`")
     return paths
 
 
-def load_fold_models(cfg, n_classes: int, device: torch.device) -> list[nn.Module]:
+def load_fold_models(cfg, n_classes: int, device: torch.device,
+                     fold: int | None = None) -> list[nn.Module]:
     models = []
-    for path in checkpoint_paths(cfg):
+    for path in checkpoint_paths(cfg, fold):
         model = build_model(cfg, n_classes, weights=False)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
         models.append(model.to(device).eval())

@@ -2,7 +2,8 @@
 
     python src/bench.py io EXP      # cost of reading one training crop, by storage format
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
-    python src/bench.py cv EXP ...  # CV (top-1, LWLRAP, window AUC) and CPU-minutes per fold
+    python src/bench.py cv EXP ... [--seeds N]  # CV (top-1, LWLRAP, window AUC) and
+                                    # CPU-minutes per fold (mean over N seeds)
     python src/bench.py aggregate EXP  # CV of each test-time aggregation, trained folds reused
     python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
     python src/bench.py infer EXP [--backend torch|onnx|openvino]
@@ -163,14 +164,17 @@ def spread(values: list[float]) -> str:
     return f"{np.nanmean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})"
 
 
-def bench_cv(experiments: list[str]) -> None:
+def bench_cv(experiments: list[str], seeds: int = 1) -> None:
     """Train each experiment from scratch in a scratch folder (the user's models/ and oof/ are
     left alone; input/ is shared, so the audio cache is reused) and print, side by side, the
     validation scores of each fold's kept epoch, averaged over folds with their spread, and the
-    CPU-minutes (all processes, loader workers included) and wall minutes per fold."""
-    import json
-    import resource
-    import subprocess
+    CPU-minutes (all processes, loader workers included) and wall minutes per fold.
+
+    With `seeds` N > 1 each experiment is trained N times, from seeds seed, seed + 1, ...,
+    on the same folds, and a last row per experiment gives the mean over those runs with
+    their standard deviation: on a few hundred validation recordings one run's luck can
+    outweigh the change a row is meant to measure."""
+    from datasets import fold_seed
 
     src, rows = Path(__file__).resolve().parent, []
     for name in experiments:
@@ -182,25 +186,50 @@ def bench_cv(experiments: list[str]) -> None:
                                                     "distill_audio", "pseudo_labels")
                       if getattr(cfg, k) and getattr(cfg, k) != "valid"})
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
-        with tempfile.TemporaryDirectory() as tmp:
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            start = time.perf_counter()
-            subprocess.run([sys.executable, str(src / "train.py"), name,
-                            *[a for o in overrides for a in ("-o", o)]], cwd=tmp, check=True)
-            wall = time.perf_counter() - start
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            folds = sorted((Path(tmp) / "models" / name).glob("scores_fold*.json"))
-            scores = [json.loads(f.read_text()) for f in folds]
-        cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-        row = {"experiment": name, "folds": len(scores),
-               "cpu_min_per_fold": cpu / 60 / max(1, len(scores)),
-               "wall_min_per_fold": wall / 60 / max(1, len(scores))}
-        row.update({key: spread([s.get(key, np.nan) for s in scores]) for key in CV_METRICS})
-        rows.append(row)
-        print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in row.items()), flush=True)
+        runs = []
+        for k in range(seeds):
+            extra = [f"seed={cfg.seed + k}", f"fold_seed={fold_seed(cfg)}"] if k else []
+            runs.append(cv_run(name, overrides + extra, src))
+            row = {"experiment": name, **({"seed": cfg.seed + k} if seeds > 1 else {}),
+                   **{key: spread(v) if isinstance(v, list) else v
+                      for key, v in runs[-1].items()}}
+            rows.append(row)
+            print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in row.items()), flush=True)
+        if seeds > 1:
+            row = {"experiment": name, "seed": f"mean of {seeds}"}
+            for key in runs[0]:
+                values = [np.nanmean(r[key]) for r in runs]
+                row[key] = (f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
+                            if key in CV_METRICS else np.mean(values))
+            rows.append(row)
+            print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in row.items()), flush=True)
     import pandas as pd
     print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
+
+
+def cv_run(name: str, overrides: list[str], src: Path) -> dict:
+    """One `train.py` run of all folds in a scratch folder: folds, CPU- and wall minutes per
+    fold, and each metric's values per fold (of a seed bag, the bag's)."""
+    import json
+    import resource
+
+    with tempfile.TemporaryDirectory() as tmp:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, str(src / "train.py"), name,
+                        *[a for o in overrides for a in ("-o", o)]], cwd=tmp, check=True)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        folds = sorted(p for p in (Path(tmp) / "models" / name).glob("scores_fold*.json")
+                       if re.fullmatch(r"scores_fold\d+\.json", p.name))  # not bag members
+        scores = [json.loads(f.read_text()) for f in folds]
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    n = max(1, len(scores))
+    return {"folds": len(scores), "cpu_min_per_fold": cpu / 60 / n,
+            "wall_min_per_fold": wall / 60 / n,
+            **{key: [s.get(key, np.nan) for s in scores] for key in CV_METRICS}}
 
 
 def bench_aggregate(cfg) -> None:
@@ -498,9 +527,14 @@ BENCHES = {"io": (bench_io, no_arguments), "train": (bench_train, no_arguments),
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "cv":  # several experiments
-        if len(argv) < 2:
-            raise SystemExit("usage: python src/bench.py cv EXP [EXP ...]")
-        return bench_cv(argv[1:])
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="python src/bench.py cv")
+        parser.add_argument("experiments", nargs="+", metavar="EXP")
+        parser.add_argument("--seeds", type=int, default=1,
+                            help="train each experiment from this many seeds (same folds)")
+        args = parser.parse_args(argv[1:])
+        return bench_cv(args.experiments, args.seeds)
     if not argv or argv[0] not in BENCHES:
         raise SystemExit(f"usage: python src/bench.py {{{','.join([*BENCHES, 'cv'])}}} EXP")
     bench, add_arguments = BENCHES[argv[0]]

@@ -48,7 +48,13 @@ def read_unreadable(cfg) -> dict[tuple[str, str], str]:
 def folds_path(cfg) -> Path:
     extra = "_fp" if cfg.false_positives else ""  # false-positive-only recordings join the folds
     scheme = "" if cfg.fold_scheme == "stratified" else f"_{cfg.fold_scheme}"
-    return cache_root(cfg) / f"folds_k{cfg.n_folds}_seed{cfg.seed}{scheme}{extra}.csv"
+    return cache_root(cfg) / f"folds_k{cfg.n_folds}_seed{fold_seed(cfg)}{scheme}{extra}.csv"
+
+
+def fold_seed(cfg) -> int:
+    """The seed of the fold split: `fold_seed`, else `seed` (compare training seeds on the
+    same folds by setting fold_seed)."""
+    return cfg.seed if cfg.fold_seed is None else cfg.fold_seed
 
 
 def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int,

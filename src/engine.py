@@ -112,14 +112,17 @@ def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callab
 
 
 def predict_timelines(models: list[nn.Module], windows, cfg, device: torch.device,
-                      desc: str = "predict") -> Iterator[tuple[int, list[np.ndarray]]]:
+                      desc: str = "predict",
+                      ensemble: bool = False) -> Iterator[tuple[int, list[np.ndarray]]]:
     """For each recording of `windows`, its framewise probabilities on the recording's
-    timeline, one (frames, classes) array per model."""
+    timeline, one (frames, classes) array per model, or with `ensemble` one array: the
+    models' mean, taken as infer.py takes the mean of an experiment's fold models."""
     from backends import TorchBackend
 
-    backend = TorchBackend([[m] for m in models], device, cfg.amp,
+    groups = [list(models)] if ensemble else [[m] for m in models]
+    backend = TorchBackend(groups, device, cfg.amp,
                            channels_last=device.type == "cuda")  # as train.py builds them
-    yield from predict_stream(backend, windows, [cfg] * len(models), lambda r, g: Collect(),
+    yield from predict_stream(backend, windows, [cfg] * len(groups), lambda r, g: Collect(),
                               device, desc)
 
 

@@ -29,10 +29,13 @@ class Features(nn.Module):
     - `power`: mel power compressed by a 0.3 power, a different contrast than dB;
     - `denoised`: log-mel minus each mel bin's median over the clip. The recording's steady
       background (recorder, wind, distant traffic) goes, so with one or two recordings per
-      species the model cannot learn a species from its recording's noise.
+      species the model cannot learn a species from its recording's noise;
+    - `gated`: the denoised channel less `GATE_DB`, floored at 0: only what stands out of its
+      bin's background (calls) is left, the rest reads as exact silence, whatever the site.
     """
 
-    KINDS = ("logmel", "pcen", "power", "denoised")
+    KINDS = ("logmel", "pcen", "power", "denoised", "gated")
+    GATE_DB = 6.0  # a call's bins stand well above this; background varies within a few dB
 
     def __init__(self, sample_rate: int, n_fft: int, hop_length: int, mel_bins: int,
                  fmin: float, fmax: float | None, channels: tuple[str, ...] = ("logmel",),
@@ -63,9 +66,14 @@ class Features(nn.Module):
                 power = self.augment(power)
             out = []
             for kind in self.channels:
-                if kind in ("logmel", "denoised"):
+                if kind in ("logmel", "denoised", "gated"):
                     db = 10 * torch.log10(power.clamp_min(1e-10))
-                    out.append(db if kind == "logmel" else db - median_over_time(db))
+                    if kind == "logmel":
+                        out.append(db)
+                    elif kind == "denoised":
+                        out.append(db - median_over_time(db))
+                    else:
+                        out.append((db - median_over_time(db) - self.GATE_DB).clamp_min(0))
                 elif kind == "power":
                     out.append(power.clamp_min(0) ** 0.3)
                 else:

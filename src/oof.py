@@ -33,6 +33,12 @@ def run_dir(cfg) -> Path:
     return MODELS_DIR / cfg.name
 
 
+def model_tag(fold: int | None, member: int = 0) -> str:
+    """Name of a trained model's files: fold<K> (full for a full fit), and for the members
+    of a seed bag past the first fold<K>_bag<j>."""
+    return ("full" if fold is None else f"fold{fold}") + (f"_bag{member}" if member else "")
+
+
 @dataclass
 class Oof:
     experiment: str
@@ -162,10 +168,11 @@ def load_test(experiment: str, out_dir: Path = OOF_DIR) -> TestScores:
 
 
 def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray,
-                   rows: list[np.ndarray]) -> None:
+                   rows: list[np.ndarray], member: int | None = None) -> None:
     """The best epoch's predictions on one validation fold, per recording and per 5-s row
-    (`rows[i]` from `recording_rows`), merged later by `merge_folds`."""
-    path = run_dir(cfg) / f"oof_fold{fold}.npz"
+    (`rows[i]` from `recording_rows`), merged later by `merge_folds`; `member`: one model
+    of a seed bag (its own part, beside the bag's)."""
+    path = run_dir(cfg) / f"oof_fold{fold}{'' if member is None else f'_bag{member}'}.npz"
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, ids=np.asarray(ids), preds=preds.astype(np.float32),
                  rows=np.concatenate(rows).astype(np.float32),

@@ -23,8 +23,8 @@ from audio import AudioError, cache_audio, open_cached
 from competitions import competition_for
 from competitions.tables import fail
 from configs import experiment_cli
-from datasets import (cache_root, cached_path, folds_path, make_folds, unlabeled_files,
-                      unreadable_path)
+from datasets import (cache_root, cached_path, fold_seed, folds_path, make_folds,
+                      unlabeled_files, unreadable_path)
 
 SHOWN = 20  # unreadable files printed; all of them go to unreadable.csv
 
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     path = folds_path(cfg)
     if not path.exists():
         folds = pd.DataFrame({"id": recordings["id"],
-                              "fold": make_folds(recordings, cfg.n_folds, cfg.seed,
+                              "fold": make_folds(recordings, cfg.n_folds, fold_seed(cfg),
                                                  cfg.fold_scheme)})
         write_csv(path, folds)
     print(f"folds: {path}")

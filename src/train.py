@@ -25,21 +25,24 @@ from engine import predict_timelines, save_checkpoint, seed_everything
 from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
-from oof import merge_folds, recording_rows, run_dir, save_fold_part
+from oof import merge_folds, model_tag, recording_rows, run_dir, save_fold_part
 from progress import train_bar
 from runinfo import save_run
 from training import FoldTrainer
 
 
-def validate(cfg, comp, model, valid_df, y_valid,
+def validate(cfg, comp, models, valid_df, y_valid,
              device) -> tuple[dict, np.ndarray, list[np.ndarray]]:
-    """Whole validation recordings through the model in sliding windows, then scored. Under
-    torchrun each rank predicts its share of the recordings and every rank scores them all."""
+    """Whole validation recordings through the model (or the mean of a seed bag's models, as
+    infer.py means folds) in sliding windows, then scored. Under torchrun each rank predicts
+    its share of the recordings and every rank scores them all."""
     mine = shard(len(valid_df))
     windows = RecordingWindows.from_config(valid_df.cache_path.iloc[mine], cfg)  # as infer.py
     fps = cfg.sample_rate / cfg.hop_length
+    models = models if isinstance(models, list) else [models]
     part = {mine[i]: (timeline.max(axis=0), recording_rows(timeline, fps))
-            for i, (timeline,) in predict_timelines([model], windows, cfg, device, "valid")}
+            for i, (timeline,) in predict_timelines(models, windows, cfg, device, "valid",
+                                                    ensemble=True)}
     return score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
                                                  for i, v in p.items()})
 
@@ -92,12 +95,14 @@ def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.devic
 
 
 def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.device,
-               max_steps: int | None = None) -> bool:
+               max_steps: int | None = None, member: int = 0) -> bool:
     """Train (or resume) one fold, or with `fold=None` one model on all recordings (the
-    `full_fit` of final submissions: no validation, the last epoch's weights are kept).
-    Returns False when stopped early by `max_steps`."""
-    tag = "full" if fold is None else f"fold{fold}"
-    seed = cfg.seed + (fold or 0)
+    `full_fit` of final submissions: no validation, the last epoch's weights are kept);
+    `member` j of a seed bag trains from seed + 1000 j. Returns False when stopped early by
+    `max_steps`."""
+    tag = model_tag(fold, member)
+    seed = cfg.seed + (fold or 0) + 1000 * member
+    bagged = cfg.seed_bag > 1  # each member's scores are its own; validate_bag scores the bag
     seed_everything(seed)
     valid_df = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
     train_df = recordings.drop(valid_df.index)
@@ -133,8 +138,10 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
                         score=scores.get(metric), classes=comp.classes,
                         config=cfg.to_dict())
         if fold is not None:
-            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows)
-            write_json(out / f"scores_{tag}.json", {"epoch": trainer.epoch - 1, **scores})
+            save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows,
+                           member if bagged else None)
+            write_json(out / f"scores_{tag}{'_bag0' if bagged and not member else ''}.json",
+                       {"epoch": trainer.epoch - 1, **scores})
 
     while trainer.epoch < cfg.epochs:
         epoch = trainer.epoch
@@ -174,6 +181,22 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     return True
 
 
+def validate_bag(cfg, comp, recordings, fold: int, device: torch.device) -> None:
+    """A seed bag's fold: its members' mean scored on the validation recordings, written as
+    the fold's OOF part and scores (each member keeps its own beside them)."""
+    from backends import load_fold_models
+
+    valid_df = recordings[recordings.fold == fold]
+    models = load_fold_models(cfg, len(comp.classes), device, fold)
+    y_valid = multi_hot(valid_df["labels"], len(comp.classes))
+    scores, preds, rows = validate(cfg, comp, models, valid_df, y_valid, device)
+    if is_main():
+        save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows)
+        write_json(run_dir(cfg) / f"scores_fold{fold}.json", {"members": len(models), **scores})
+    print0(f"fold{fold} bag of {len(models)}: "
+           + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
 def main(argv: list[str] | None = None) -> None:
     def add_arguments(parser):
         parser.add_argument("--fold", type=int, action="append", help="train only this fold")
@@ -189,7 +212,10 @@ def main(argv: list[str] | None = None) -> None:
         save_run(cfg)  # config.json, run.json: diff from parent, git commit, package versions
     try:
         if cfg.full_fit:
-            train_fold(cfg, comp, recordings, events, None, device, args.max_steps)
+            for member in range(cfg.seed_bag):
+                if not train_fold(cfg, comp, recordings, events, None, device, args.max_steps,
+                                  member):
+                    return
             return
         folds = args.fold or list(cfg.train_folds if cfg.train_folds is not None
                                   else range(cfg.n_folds))
@@ -199,8 +225,12 @@ def main(argv: list[str] | None = None) -> None:
             teacher.run_folds(cfg, comp, recordings, folds)
         else:
             for fold in folds:
-                if not train_fold(cfg, comp, recordings, events, fold, device, args.max_steps):
-                    return
+                for member in range(cfg.seed_bag):
+                    if not train_fold(cfg, comp, recordings, events, fold, device,
+                                      args.max_steps, member):
+                        return
+                if cfg.seed_bag > 1:
+                    validate_bag(cfg, comp, recordings, fold, device)
         if is_main() and not args.no_merge:
             oof = merge_folds(cfg, comp, recordings)
             print(f"{cfg.name}: cv_{oof.metric}={oof.cv:.4f} over folds "

@@ -23,7 +23,8 @@ def test_output_shapes_and_framewise_clipwise_consistency():
 
 
 def test_three_channel_input_and_silence_are_finite():
-    model = SedModel(n_classes=2, channels=("logmel", "pcen", "power", "denoised"), **TINY).eval()
+    model = SedModel(n_classes=2, channels=("logmel", "pcen", "power", "denoised", "gated"),
+                     **TINY).eval()
     with torch.no_grad():
         out = model(torch.zeros(2, 8000))  # exact digital silence
     assert torch.isfinite(out["clipwise_output"]).all()
@@ -35,13 +36,17 @@ def test_denoised_channel_removes_the_steady_background_and_keeps_the_call():
     t = torch.arange(2 * sr) / sr
     hum = 0.3 * torch.sin(2 * torch.pi * 1000 * t)  # steady all clip long
     call = torch.where((t > 0.8) & (t < 1.0), 0.3 * torch.sin(2 * torch.pi * 4000 * t), 0 * t)
-    feats = Features(sr, 512, 160, 32, 50, None, ("logmel", "denoised"))
-    logmel, denoised = feats((hum + call)[None])[0]
+    feats = Features(sr, 512, 160, 32, 50, None, ("logmel", "denoised", "gated"))
+    logmel, denoised, gated = feats((hum + call)[None])[0]
     hum_bin = logmel.mean(0).argmax()  # the steady tone's mel bin: loud in log-mel only
     assert logmel[:, hum_bin].min() > logmel.median() + 20
     assert denoised[2:-2, hum_bin].abs().max() < 1.0  # (edge frames see the padding)
     call_frames = slice(int(0.85 * sr / 160), int(0.95 * sr / 160))
     assert denoised[call_frames].max() > 30  # the call stands far above its bin's median
+    # gated: everything but the call is exact zero; the call keeps its height less the gate
+    before = gated[2:int(0.7 * sr / 160)]
+    assert gated[2:-2, hum_bin].max() == 0 and (before == 0).float().mean() > 0.95
+    assert torch.allclose(gated[call_frames].max(), denoised[call_frames].max() - 6.0)
 
 
 def test_local_pretrained_file_is_loaded_and_missing_weights_raise(tmp_path):

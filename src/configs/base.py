@@ -33,6 +33,8 @@ class Config:
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
     # --- folds ----------------------------------------------------------------------
     n_folds: int = 5
+    fold_seed: int | None = None  # seed of the fold split; None = seed (so a new seed keeps
+    #                               the folds only when this is set)
     fold_scheme: str = "stratified"  # or species: a validated species keeps a training recording
     train_folds: tuple[int, ...] | None = None  # None = all folds
     full_fit: bool = False  # one model on all training data, no validation (final submissions)
@@ -102,6 +104,7 @@ class Config:
     #                                           this many seconds earlier, averaged in
     # --- run ------------------------------------------------------------------------
     seed: int = 42
+    seed_bag: int = 1  # models per fold, from seeds seed + 1000 j, averaged as folds are
     device: str = "auto"  # auto = cuda when available, else cpu
     num_workers: int = 2
 

@@ -1,0 +1,92 @@
+"""A seed bag: several models per fold, each from its own seed, whose mean is what validation
+scores and what inference and export load, exactly as the folds of an experiment are averaged."""
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import prepare
+import train
+from backends import checkpoint_paths, load_fold_models
+from competitions import competition_for
+from configs import load_config
+from datasets import RecordingWindows, folds_path, load_train_table
+from engine import predict_timelines
+from make_demo import make_rfcx_demo
+
+
+@contextmanager
+def cwd(path: Path):
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture(scope="module")
+def bagged(tmp_path_factory, write_config_module):
+    work = tmp_path_factory.mktemp("bag")
+    make_rfcx_demo(work / "input" / "tiny", seed=4, n_species=3, n_train=10, n_test=2,
+                   duration=4.0, sr=8000)
+    path = write_config_module(
+        work / "tinybag.py", parent="configs.exp001", data_dir="input/tiny", solution_csv=None,
+        sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=1, epochs=1, batch_size=4,
+        n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t", head_hidden=16,
+        num_workers=0, seed_bag=2)
+    with cwd(work):
+        prepare.main([path])
+        train.main([path])
+    return work, path
+
+
+def test_each_fold_has_its_members_and_scores_their_mean(bagged):
+    work, path = bagged
+    with cwd(work):
+        cfg = load_config(path)
+        names = sorted(p.name for p in Path("models/tinybag").glob("fold*.pt")
+                       if not p.name.endswith(".last.pt"))
+        assert names == ["fold0.pt", "fold0_bag1.pt", "fold1.pt", "fold1_bag1.pt"]
+        members = [torch.load(f"models/tinybag/fold0{s}.pt", weights_only=False)["model"]
+                   for s in ("", "_bag1")]
+        assert any(not torch.equal(members[0][k], members[1][k]) for k in members[0]
+                   if members[0][k].is_floating_point())  # two seeds, two models
+        assert len(checkpoint_paths(cfg)) == 4 and len(checkpoint_paths(cfg, fold=1)) == 2
+        # the fold's OOF part is the members' mean, predicted as infer.py would
+        recordings, _ = load_train_table(cfg, competition_for(cfg))
+        valid = recordings[recordings.fold == 0]
+        models = load_fold_models(cfg, 3, torch.device("cpu"), fold=0)
+        windows = RecordingWindows.from_config(valid.cache_path, cfg)
+        mean = {i: t.max(axis=0) for i, (t,) in
+                predict_timelines(models, windows, cfg, torch.device("cpu"), ensemble=True)}
+        with np.load("models/tinybag/oof_fold0.npz") as z, \
+                np.load("models/tinybag/oof_fold0_bag0.npz") as first:
+            assert np.allclose(z["preds"], np.stack([mean[i] for i in range(len(valid))]),
+                               atol=1e-6)
+            assert not np.allclose(z["preds"], first["preds"])  # not one member's alone
+        # each member's own part and scores are kept beside the bag's
+        assert Path("models/tinybag/oof_fold0_bag0.npz").exists()
+        assert Path("models/tinybag/oof_fold0_bag1.npz").exists()
+        bag_scores = json.loads(Path("models/tinybag/scores_fold0.json").read_text())
+        assert bag_scores["members"] == 2
+        assert json.loads(Path("models/tinybag/scores_fold0_bag1.json").read_text())["epoch"] == 0
+
+
+def test_a_shrunk_bag_leaves_out_its_old_members(bagged):
+    work, path = bagged
+    with cwd(work):
+        cfg = load_config(path, {"seed_bag": 1})
+        assert [p.name for p in checkpoint_paths(cfg)] == ["fold0.pt", "fold1.pt"]
+
+
+def test_fold_seed_keeps_the_folds_of_another_seed(bagged):
+    work, path = bagged
+    with cwd(work):
+        same = load_config(path, {"seed": 7, "fold_seed": 42})
+        assert folds_path(same) == folds_path(load_config(path))
+        assert folds_path(load_config(path, {"seed": 7})) != folds_path(load_config(path))
