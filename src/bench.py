@@ -183,7 +183,8 @@ def bench_cv(experiments: list[str], seeds: int = 1) -> None:
         paths = {"cache_dir": cache_root(cfg)}  # relative paths, resolved from here
         paths.update({k: getattr(cfg, k) for k in ("data_dir", "test_dir", "solution_csv",
                                                     "pretrained_path", "teacher_map",
-                                                    "distill_audio", "pseudo_labels")
+                                                    "distill_audio", "pseudo_labels",
+                                                    "negative_audio")
                       if getattr(cfg, k) and getattr(cfg, k) != "valid"})
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
         runs = []

@@ -123,17 +123,39 @@ def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
 AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
 
 
-def unlabeled_files(cfg) -> pd.DataFrame:
-    """The audio files (id, path) of `distill_audio` when it names a folder; an id is the
-    file's path inside it without suffix, with '__' for '/'."""
-    if cfg.distill_audio in (None, "valid"):
+def folder_files(folder: str | None, field: str) -> pd.DataFrame:
+    """The audio files (id, path) under `folder` (config field `field`); an id is the file's
+    path inside it without suffix, with '__' for '/'."""
+    if folder is None:
         return pd.DataFrame({"id": [], "path": []})
-    root = Path(cfg.distill_audio)
+    root = Path(folder)
     if not root.is_dir():
-        raise SystemExit(f"distill_audio {root}: not a folder (nor 'valid')")
+        raise SystemExit(f"{field} {root}: not a folder")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     return pd.DataFrame({"id": ["__".join(p.relative_to(root).with_suffix("").parts)
                                 for p in files], "path": [str(p) for p in files]})
+
+
+def unlabeled_files(cfg) -> pd.DataFrame:
+    """The audio files (id, path) of `distill_audio` when it names a folder."""
+    if cfg.distill_audio == "valid":
+        return pd.DataFrame({"id": [], "path": []})
+    return folder_files(cfg.distill_audio, "distill_audio (a folder, or 'valid')")
+
+
+def negative_recordings(cfg) -> pd.DataFrame:
+    """The recordings of `negative_audio`, cached by prepare.py as split `negative`: audio
+    that holds none of the competition's classes (no-call clips, other regions'
+    soundscapes). Their crops train with every class absent, so the model meets birds,
+    insects and sites that are not its classes, where the training recordings alone show it
+    one recording per class. Columns as load_train_table's (those it could not read left
+    out)."""
+    files = folder_files(cfg.negative_audio, "negative_audio")
+    paths = [str(cached_path(cfg, "negative", i)) for i in files["id"]]
+    out = pd.DataFrame({"id": files["id"], "cache_path": paths})
+    out = out[[Path(p).exists() for p in paths]]
+    empty = [[] for _ in range(len(out))]
+    return out.assign(labels=empty, secondary=empty, fold=-1)
 
 
 def unlabeled_recordings(cfg, valid_df: pd.DataFrame) -> pd.DataFrame:

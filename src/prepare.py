@@ -23,8 +23,8 @@ from audio import AudioError, cache_audio, open_cached
 from competitions import competition_for
 from competitions.tables import fail
 from configs import experiment_cli
-from datasets import (cache_root, cached_path, fold_seed, folds_path, make_folds,
-                      unlabeled_files, unreadable_path)
+from datasets import (cache_root, cached_path, fold_seed, folder_files, folds_path,
+                      make_folds, unlabeled_files, unreadable_path)
 
 SHOWN = 20  # unreadable files printed; all of them go to unreadable.csv
 
@@ -129,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     extra = unlabeled_files(cfg)  # audio for the teacher to label (distill_audio)
     jobs += [("unlabeled", i, p, str(cached_path(cfg, "unlabeled", i)), cfg.sample_rate)
              for i, p in zip(extra["id"], extra["path"])]
+    negatives = folder_files(cfg.negative_audio, "negative_audio")
+    jobs += [("negative", i, p, str(cached_path(cfg, "negative", i)), cfg.sample_rate)
+             for i, p in zip(negatives["id"], negatives["path"])]
     failed = cache_all(cfg, jobs)
     if len(recordings) and (failed["split"] == "train").sum() == len(recordings):
         raise SystemExit(f"none of the {len(recordings)} train recordings could be read "

@@ -19,7 +19,7 @@ from augment import build_wave_augment
 from competitions import competition_for
 from configs import experiment_cli
 from datasets import (EpochSampler, RecordingWindows, SedDataset, class_balanced_weights,
-                      load_train_table, multi_hot)
+                      load_train_table, multi_hot, negative_recordings)
 from distributed import all_gather, is_main, per_rank_batch, print0, shard
 from engine import predict_timelines, save_checkpoint, seed_everything
 from losses import Distill, build_loss
@@ -115,6 +115,11 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
         import teacher
 
         train_df, soft = teacher.distillation_set(cfg, comp, train_df, valid_df)
+    if cfg.negative_audio:
+        if soft is not None:
+            raise SystemExit("negative_audio with a teacher: not supported (the teacher has "
+                             "no labels for it); drop one of them")
+        train_df = pd.concat([train_df, negative_recordings(cfg)], ignore_index=True)
     _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device, soft)
     y_valid = multi_hot(valid_df["labels"], n_classes)
 

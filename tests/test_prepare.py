@@ -38,3 +38,30 @@ def test_malformed_labels_name_file_line_and_problem(demo, change, message):
     change(pd.read_csv(path, dtype={"recording_id": str})).to_csv(path, index=False)
     with pytest.raises(SystemExit, match=rf"train_tp\.csv {message}"):
         prepare.main([config])
+
+
+def test_negative_audio_is_cached_and_trains_with_every_class_absent(demo, write_config):
+    import numpy as np
+    import soundfile as sf
+
+    from configs import load_config
+    from datasets import SedDataset, negative_recordings
+
+    root, _ = demo
+    folder = root / "nocall" / "site_a"
+    folder.mkdir(parents=True)
+    t = np.arange(3 * 16000) / 16000
+    sf.write(folder / "dawn.wav", (0.3 * np.sin(2 * np.pi * 3000 * t)).astype(np.float32), 16000)
+    sf.write(folder / "broken.wav", np.zeros(0, dtype=np.float32), 16000)
+    config = write_config(root / "tinyneg.py", data_dir=str(root / "comp"),
+                          cache_dir=str(root / "cache"), sample_rate=8000, n_folds=2,
+                          num_workers=1, negative_audio=str(root / "nocall"))
+    prepare.main([config])
+    cfg = load_config(config)
+    negatives = negative_recordings(cfg)
+    assert negatives["id"].tolist() == ["site_a__dawn"]  # resampled; the empty file left out
+    assert (root / "cache" / "negative" / "site_a__dawn.npy").exists()
+    item = SedDataset(negatives, pd.DataFrame(columns=["id", "cls", "t_min", "t_max"]), 3,
+                      8000, 1.0, 128)[0]
+    assert item["target"].sum() == 0 and item["weight"].min() == 1  # absent, and in the loss
+    assert item["wave"].abs().max() > 0.1  # its audio, not silence

@@ -28,6 +28,8 @@ class Config:
     crop_pick: int = 1  # draw k candidate crops, keep the loudest (finds calls in weak labels)
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
     false_positives: bool = False  # RFCX train_fp.csv: crops around them, as hard negatives
+    negative_audio: str | None = None  # a folder of audio with none of the classes (no-call,
+    #                                    other regions): crops with every class absent
     balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
     label_smoothing: float = 0.0
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
