@@ -148,12 +148,14 @@ def negative_recordings(cfg) -> pd.DataFrame:
     that holds none of the competition's classes (no-call clips, other regions'
     soundscapes). Their crops train with every class absent, so the model meets birds,
     insects and sites that are not its classes, where the training recordings alone show it
-    one recording per class. Columns as load_train_table's (those it could not read left
-    out)."""
+    one recording per class. Each file is listed `negative_repeat` times (a 10-min soundscape
+    holds far more distinct crops than a training recording). Columns as load_train_table's
+    (those it could not read left out)."""
     files = folder_files(cfg.negative_audio, "negative_audio")
     paths = [str(cached_path(cfg, "negative", i)) for i in files["id"]]
     out = pd.DataFrame({"id": files["id"], "cache_path": paths})
     out = out[[Path(p).exists() for p in paths]]
+    out = out.loc[out.index.repeat(cfg.negative_repeat)].reset_index(drop=True)
     empty = [[] for _ in range(len(out))]
     return out.assign(labels=empty, secondary=empty, fold=-1)
 

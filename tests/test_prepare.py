@@ -65,3 +65,5 @@ def test_negative_audio_is_cached_and_trains_with_every_class_absent(demo, write
                       8000, 1.0, 128)[0]
     assert item["target"].sum() == 0 and item["weight"].min() == 1  # absent, and in the loss
     assert item["wave"].abs().max() > 0.1  # its audio, not silence
+    cfg.negative_repeat = 3  # drawn three times as often
+    assert negative_recordings(cfg)["id"].tolist() == ["site_a__dawn"] * 3

@@ -30,6 +30,7 @@ class Config:
     false_positives: bool = False  # RFCX train_fp.csv: crops around them, as hard negatives
     negative_audio: str | None = None  # a folder of audio with none of the classes (no-call,
     #                                    other regions): crops with every class absent
+    negative_repeat: int = 1  # each negative file drawn as often as N training recordings
     balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
     label_smoothing: float = 0.0
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
