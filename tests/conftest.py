@@ -1,4 +1,6 @@
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,3 +25,36 @@ def write_config():
 @pytest.fixture(scope="module")
 def write_config_module():
     return _write_config
+
+
+@contextmanager
+def cwd(path: Path):
+    """Run a block from `path`, as a user runs the scripts from the repo root."""
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield path
+    finally:
+        os.chdir(old)
+
+
+TINY_RUN = dict(parent="configs.exp001", data_dir="input/tiny", solution_csv=None,
+                sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=1, epochs=1,
+                batch_size=4, n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t",
+                head_hidden=16, num_workers=0)
+
+
+def train_tiny(work: Path, name: str, seed: int, n_train: int, **fields) -> str:
+    """A tiny RFCX demo in `work`, prepared and trained (2 folds x 1 epoch) from the experiment
+    file `work/<name>.py` (TINY_RUN plus `fields`); returns that file's path."""
+    from make_demo import make_rfcx_demo
+    import prepare
+    import train
+
+    make_rfcx_demo(work / "input" / "tiny", seed=seed, n_species=3, n_train=n_train, n_test=2,
+                   duration=4.0, sr=8000)
+    path = _write_config(work / f"{name}.py", **{**TINY_RUN, **fields})
+    with cwd(work):
+        prepare.main([path])
+        train.main([path])
+    return path

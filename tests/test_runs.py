@@ -3,10 +3,8 @@ run.json says how it differs from its parent, plot.py draws its curves and a rec
 epoch's progress bar shows speed and running loss."""
 import io
 import json
-import os
 import re
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -16,39 +14,18 @@ import torch
 from PIL import Image
 
 import plot
-import prepare
 import train
 from configs import Config, load_config
-from make_demo import make_rfcx_demo
+from conftest import cwd, train_tiny
 from progress import train_bar
 from runinfo import run_info, save_run
 
 
-@contextmanager
-def cwd(path: Path):
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield path
-    finally:
-        os.chdir(old)
-
-
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, write_config_module):
+def trained(tmp_path_factory):
     """A tiny demo trained once (2 folds x 1 epoch) from its experiment file."""
     work = tmp_path_factory.mktemp("runs")
-    make_rfcx_demo(work / "input" / "tiny", seed=3, n_species=3, n_train=12, n_test=2,
-                   duration=4.0, sr=8000)
-    path = write_config_module(
-        work / "tinyrun.py", parent="configs.exp001", data_dir="input/tiny", solution_csv=None,
-        sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=1, epochs=1, batch_size=4,
-        n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t", head_hidden=16,
-        num_workers=0)
-    with cwd(work):
-        prepare.main([path])
-        train.main([path])
-    return work, path
+    return work, train_tiny(work, "tinyrun", seed=3, n_train=12)
 
 
 def test_saved_config_reruns_to_the_same_cv(trained):

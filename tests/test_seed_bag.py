@@ -1,48 +1,24 @@
 """A seed bag: several models per fold, each from its own seed, whose mean is what validation
 scores and what inference and export load, exactly as the folds of an experiment are averaged."""
 import json
-import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-import prepare
-import train
 from backends import checkpoint_paths, load_fold_models
 from competitions import competition_for
+from conftest import cwd, train_tiny
 from configs import load_config
 from datasets import RecordingWindows, folds_path, load_train_table
 from engine import predict_timelines
-from make_demo import make_rfcx_demo
-
-
-@contextmanager
-def cwd(path: Path):
-    old = Path.cwd()
-    os.chdir(path)
-    try:
-        yield path
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture(scope="module")
-def bagged(tmp_path_factory, write_config_module):
+def bagged(tmp_path_factory):
     work = tmp_path_factory.mktemp("bag")
-    make_rfcx_demo(work / "input" / "tiny", seed=4, n_species=3, n_train=10, n_test=2,
-                   duration=4.0, sr=8000)
-    path = write_config_module(
-        work / "tinybag.py", parent="configs.exp001", data_dir="input/tiny", solution_csv=None,
-        sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=1, epochs=1, batch_size=4,
-        n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t", head_hidden=16,
-        num_workers=0, seed_bag=2)
-    with cwd(work):
-        prepare.main([path])
-        train.main([path])
-    return work, path
+    return work, train_tiny(work, "tinybag", seed=4, n_train=10, seed_bag=2)
 
 
 def test_each_fold_has_its_members_and_scores_their_mean(bagged):
