@@ -37,6 +37,7 @@ class Config(Base):
     loss = "softmax"
     epochs = 15
     seed_bag = 4
-    valid_every = 15  # = epochs: each member is kept after its last epoch, none picked on valid
+    valid_every = 15  # with epochs = 15: each member validated and kept after its last epoch
+    #                   only, none picked on the validation fold (change the two together)
     batch_size = 16
     lr = 2e-3
