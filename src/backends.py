@@ -43,7 +43,8 @@ def load_fold_models(cfg, n_classes: int, device: torch.device,
                      fold: int | None = None) -> list[nn.Module]:
     models = []
     for path in checkpoint_paths(cfg, fold):
-        model = build_model(cfg, n_classes, weights=False)
+        member = int(m[1]) if (m := re.search(r"_bag(\d+)\.pt$", path.name)) else 0
+        model = build_model(cfg.member(member), n_classes, weights=False)
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=False)["model"])
         models.append(model.to(device).eval())
     print(f"{cfg.name}: {len(models)} {'full-fit' if cfg.full_fit else 'fold'} model(s) from "

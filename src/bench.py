@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import copy
 import os
 import re
 import subprocess
@@ -234,42 +235,61 @@ def cv_run(name: str, overrides: list[str], src: Path) -> dict:
 
 
 def bench_aggregate(cfg) -> None:
-    """Test-time aggregation on the folds trained in models/EXP (`python src/train.py EXP`):
-    each fold's validation recordings are predicted once, then scored for every way of
-    reducing frames to a 5-s row (max, mean) and rows to a recording (max, mean, mean of the
-    3 highest rows)."""
+    """Test-time choices on the folds trained in models/EXP (`python src/train.py EXP`), each
+    fold's models (a seed bag's members) averaged as validation does. The validation
+    recordings are predicted once per inference window (the config's and the training
+    crop's, each alone and overlapping by half), then scored with each row smoothed with its
+    neighbours (`postprocess.smooth`, which moves window AUC only; the config's own
+    `infer_temporal` is left out), and on the first windows for each reduction of frames to a
+    5-s row (max, mean) and of rows to a recording (max, mean, mean of the 3 highest rows)."""
     import pandas as pd
     import torch
 
+    from backends import load_fold_models
     from datasets import RecordingWindows, load_train_table, multi_hot
     from engine import predict_timelines
     from oof import recording_rows
-    from plot import load_checkpoint
+    from postprocess import smooth
     from train import score_recordings
 
     comp = competition_for(cfg)
     recordings, _ = load_train_table(cfg, comp)
     device, fps = resolve_device(cfg.device), cfg.sample_rate / cfg.hop_length
+    windows = {}
+    for seconds in dict.fromkeys((cfg.infer_duration or cfg.duration, cfg.duration)):
+        windows[f"{seconds:g} s"] = {"infer_duration": seconds, "infer_hop": None}
+        windows[f"{seconds:g} s every {seconds / 2:g} s"] = {"infer_duration": seconds,
+                                                             "infer_hop": seconds / 2}
     reduce_rows = {"max": lambda r: r.max(axis=0), "mean": lambda r: r.mean(axis=0),
                    "top3": lambda r: np.sort(r, axis=0)[-3:].mean(axis=0)}
-    table: dict[tuple[str, str], list[dict]] = {}
+    first = next(iter(windows))
+    trials = ([(w, "max", "max", a) for w in windows for a in (0.0, 0.5, 1.0)]
+              + [(first, r, name, 0.0) for r in ("max", "mean") for name in reduce_rows
+                 if (r, name) != ("max", "max")])
+    table: dict[tuple, list[dict]] = {}
     for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
-        model = load_checkpoint(cfg, fold, device)[0].eval()
+        models = load_fold_models(cfg, len(comp.classes), device, fold)
         valid = recordings[recordings.fold == fold]
         y_valid = multi_hot(valid["labels"], len(comp.classes))
-        windows = RecordingWindows.from_config(valid.cache_path, cfg)
-        with torch.no_grad():
-            timelines = {i: t for i, (t,) in predict_timelines([model], windows, cfg, device)}
-        for row_reduce in ("max", "mean"):
-            rows = {i: recording_rows(t, fps, row_reduce) for i, t in timelines.items()}
-            for name, reduce in reduce_rows.items():
-                scores = score_recordings(cfg, comp, y_valid,
-                                          {i: (reduce(r), r) for i, r in rows.items()})[0]
-                table.setdefault((row_reduce, name), []).append(scores)
-    out = []
-    for (row_reduce, name), folds in table.items():
-        out.append({"row": row_reduce, "recording": name,
-                    **{key: spread([f[key] for f in folds]) for key in CV_METRICS}})
+        for label, overrides in windows.items():
+            wcfg = copy.copy(cfg)
+            vars(wcfg).update(overrides)
+            with torch.no_grad():
+                timelines = {i: t for i, (t,) in predict_timelines(
+                    models, RecordingWindows.from_config(valid.cache_path, wcfg), wcfg, device,
+                    ensemble=True)}
+            for trial in (t for t in trials if t[0] == label):
+                _, row_reduce, name, alpha = trial
+                results = {}
+                for i, t in timelines.items():
+                    rows = recording_rows(t, fps, row_reduce)
+                    scored = smooth(rows, [0] * len(rows), np.arange(len(rows)), alpha)
+                    results[i] = (reduce_rows[name](rows), scored if alpha else rows)
+                table.setdefault(trial, []).append(
+                    score_recordings(cfg, comp, y_valid, results)[0])
+    out = [{"windows": w, "row": r, "recording": name, "smoothing": a,
+            **{key: spread([f[key] for f in table[(w, r, name, a)]]) for key in CV_METRICS}}
+           for w, r, name, a in trials]
     print(pd.DataFrame(out).to_string(index=False))
 
 

@@ -8,7 +8,8 @@ of time-shift TTA), decoded and resampled by loader workers; windows of consecut
 share batches. Every fold model, and every experiment named with --also, scores each batch
 while it is in memory; the fold-mean framewise outputs are stitched onto the recording's
 timeline and each submission row takes their max (or mean) inside its time span, optionally
-blended with the clipwise scores of the windows covering it. Each experiment gets its own
+blended with the clipwise scores of the windows covering it, then (`infer_temporal`) mixed
+with the recording's other rows as validation mixes them. Each experiment gets its own
 submission and test scores (blend them with ensemble.py). `--backend onnx|openvino` runs the
 files `python src/export.py EXP` wrote.
 """
@@ -29,6 +30,7 @@ from configs import experiment_cli, load_config, parse_overrides
 from datasets import RecordingWindows, cached_path, multi_hot
 from engine import predict_stream, resolve_device
 from oof import save_test
+from postprocess import Temporal
 from timeline import RowReducer, row_frames
 
 # what experiments scored in one pass must share: they see the same windows
@@ -97,20 +99,29 @@ def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.devi
             if scores[g] is None:
                 scores[g] = np.zeros((len(rows), result.shape[1]), dtype=np.float32)
             scores[g][row_index[r]] = result
-    if not failed:
-        return scores
+    if failed:
+        fill_failed(scores, failed, audio, row_index, fallback, fallback_name)
+    return [Temporal(**c.infer_temporal).apply(s, rows["audio_id"].tolist(), t_start)
+            .astype(np.float32) if c.infer_temporal else s
+            for c, s in zip(cfgs, scores)]  # each recording's rows as validation treats them
+
+
+def fill_failed(scores: list, failed: dict[int, str], audio: pd.DataFrame,
+                row_index: list[np.ndarray], fallback: np.ndarray | None,
+                fallback_name: str) -> None:
+    """The rows of each recording that could not be read get `fallback`, with a warning."""
     if fallback is None and any(s is None for s in scores):
         raise SystemExit(f"none of the {len(audio)} test recordings could be read: "
                          + "; ".join(f"{audio['path'][r]}: {why}" for r, why in failed.items()))
     for r, why in sorted(failed.items()):
         print(f"warning: could not read {audio['path'][r]} ({why}); its {len(row_index[r])} "
               f"row(s) get {fallback_name}", file=sys.stderr)
-    for g in range(len(cfgs)):
+    n_rows = sum(len(i) for i in row_index)
+    for g in range(len(scores)):
         if scores[g] is None:
-            scores[g] = np.zeros((len(rows), len(fallback)), dtype=np.float32)
+            scores[g] = np.zeros((n_rows, len(fallback)), dtype=np.float32)
         for r in failed:
             scores[g][row_index[r]] = 0.0 if fallback is None else fallback
-    return scores
 
 
 def main(argv: list[str] | None = None) -> None:

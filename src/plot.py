@@ -137,7 +137,7 @@ def load_checkpoint(cfg, fold: int | None, device: torch.device) -> tuple[torch.
     if name not in paths:
         raise SystemExit(f"{run_dir(cfg) / name} not found (have {', '.join(sorted(paths))})")
     state = torch.load(paths[name], map_location="cpu", weights_only=False)
-    model = build_model(cfg, len(state["classes"]), weights=False)
+    model = build_model(cfg.member(0), len(state["classes"]), weights=False)
     model.load_state_dict(state["model"])
     return model.to(device), list(state["classes"]), name
 

@@ -70,6 +70,13 @@ class Temporal:
         return p
 
 
+def temporal_rows(cfg, rows: np.ndarray) -> np.ndarray:
+    """One recording's 5-s rows (in time order) after the config's `infer_temporal`."""
+    if not cfg.infer_temporal:
+        return rows
+    return Temporal(**cfg.infer_temporal).apply(rows, [""] * len(rows), np.arange(len(rows)))
+
+
 def search_temporal(y: np.ndarray, p: np.ndarray, audio: list[str], t_start: np.ndarray,
                     score: Score) -> tuple[Temporal, list[str]]:
     """Smoothing, then the prior on top: each strength taken from its grid only if it raises

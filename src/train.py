@@ -26,6 +26,7 @@ from losses import Distill, build_loss
 from metrics import macro_auc, score_all
 from models import build_model
 from oof import merge_folds, model_tag, recording_rows, run_dir, save_fold_part
+from postprocess import temporal_rows
 from progress import train_bar
 from runinfo import save_run
 from training import FoldTrainer
@@ -40,7 +41,7 @@ def validate(cfg, comp, models, valid_df, y_valid,
     windows = RecordingWindows.from_config(valid_df.cache_path.iloc[mine], cfg)  # as infer.py
     fps = cfg.sample_rate / cfg.hop_length
     models = models if isinstance(models, list) else [models]
-    part = {mine[i]: (timeline.max(axis=0), recording_rows(timeline, fps))
+    part = {mine[i]: (timeline.max(axis=0), temporal_rows(cfg, recording_rows(timeline, fps)))
             for i, (timeline,) in predict_timelines(models, windows, cfg, device, "valid",
                                                     ensemble=True)}
     return score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
@@ -98,8 +99,9 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
                max_steps: int | None = None, member: int = 0) -> bool:
     """Train (or resume) one fold, or with `fold=None` one model on all recordings (the
     `full_fit` of final submissions: no validation, the last epoch's weights are kept);
-    `member` j of a seed bag trains from seed + 1000 j. Returns False when stopped early by
-    `max_steps`."""
+    `member` j of a seed bag trains from seed + 1000 j with its `bag_overrides`. Returns
+    False when stopped early by `max_steps`."""
+    cfg = cfg.member(member)  # bag_overrides
     tag = model_tag(fold, member)
     seed = cfg.seed + (fold or 0) + 1000 * member
     bagged = cfg.seed_bag > 1  # each member's scores are its own; validate_bag scores the bag
@@ -210,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
                             help="leave the OOF merge to a later run (one fold per GPU)")
 
     cfg, args = experiment_cli(__doc__, argv, add_arguments)
+    for member in range(cfg.seed_bag):
+        cfg.member(member)  # a bad bag_overrides stops here, not after the first members
     comp = competition_for(cfg)
     recordings, events = load_train_table(cfg, comp)
     device = distributed.setup(cfg.device)  # torchrun's process group, if any

@@ -197,6 +197,28 @@ def test_clip_blend_mixes_the_scores_of_the_windows_covering_a_row(tmp_path):
     assert np.allclose(half, (frame + clip) / 2, atol=1e-6)
 
 
+def test_temporal_smoothing_mixes_rows_of_the_same_recording_only(tmp_path):
+    files = {"a": tone_file(tmp_path / "a.wav", 6.0, [(10, 2.2, 2.6)]),
+             "b": tone_file(tmp_path / "b.wav", 6.0, [(10, 0.2, 0.6)])}
+    rows = row_table(files, 6)
+    detector = TorchBackend([[BandDetector()]], torch.device("cpu"))
+    cfg = config(infer_duration=2.0, infer_hop=2.0)
+    (raw,) = predict_rows([cfg], detector, rows, torch.device("cpu"))
+    (smoothed,) = predict_rows([config(infer_duration=2.0, infer_hop=2.0,
+                                       infer_temporal=dict(smoothing=1.0))],
+                               detector, rows, torch.device("cpu"))
+    assert raw[:6, 0].round(1).tolist() == [0, 0, 1, 0, 0, 0]
+    # each row: the mean of itself and its neighbours (two at the ends of a recording)
+    assert smoothed[:6, 0] == pytest.approx([0, 1 / 3, 1 / 3, 1 / 3, 0, 0], abs=0.01)
+    assert smoothed[6:, 0] == pytest.approx([1 / 2, 1 / 3, 0, 0, 0, 0], abs=0.01)  # a's
+    #   last row does not hear b's first
+    (prior,) = predict_rows([config(infer_duration=2.0, infer_hop=2.0,
+                                    infer_temporal=dict(prior=0.5))],
+                            detector, rows, torch.device("cpu"))
+    assert prior[:6, 0] == pytest.approx([0.5, 0.5, 1, 0.5, 0.5, 0.5], abs=0.01)
+    assert prior[6:, 0] == pytest.approx([1, 0.5, 0.5, 0.5, 0.5, 0.5], abs=0.01)
+
+
 def test_folds_share_the_front_end_and_experiments_run_in_one_pass():
     torch.manual_seed(0)
     tiny = dict(sample_rate=SR, n_fft=512, hop_length=160, mel_bins=32, fmin=50,

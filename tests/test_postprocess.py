@@ -3,8 +3,10 @@ call for it, and is left off where it does not."""
 import numpy as np
 
 from metrics import f1_rowwise, lwlrap
+from configs import Config
 from postprocess import (GRID, Temporal, Thresholds, f1_of, f1_per_threshold, neighbours,
-                         recording_prior, search_temporal, search_thresholds, smooth)
+                         recording_prior, search_temporal, search_thresholds, smooth,
+                         temporal_rows)
 
 
 def soundscape_rows(seed: int, n_rec: int = 40, n_rows: int = 12, n_classes: int = 5,
@@ -33,6 +35,16 @@ def test_neighbours_stay_inside_a_recording_and_follow_time():
     p = np.array([[1.0], [0.0], [0.0], [0.0], [0.0]])
     assert np.allclose(smooth(p, audio, t, 1.0)[:, 0], [0.5, 0, 0, 0.5, 0])  # no leak to "a"
     assert np.allclose(recording_prior(p, audio, 0.5)[:, 0], [1.0, 0, 0, 0.5, 0])
+
+
+def test_validation_rows_follow_the_configs_temporal_step():
+    rows = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    assert temporal_rows(Config(), rows) is rows
+    both = temporal_rows(Config(infer_temporal=dict(smoothing=0.5, prior=0.2)), rows)
+    steps = recording_prior(smooth(rows, ["r"] * 3, np.arange(3.0), 0.5), ["r"] * 3, 0.2)
+    assert np.allclose(both, steps)
+    assert np.allclose(temporal_rows(Config(infer_temporal=dict(smoothing=1.0)), rows)[:, 0],
+                       [0.5, 1 / 3, 0.5])
 
 
 def test_temporal_search_raises_oof_score_on_calls_spanning_rows():

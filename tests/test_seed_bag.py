@@ -66,3 +66,25 @@ def test_fold_seed_keeps_the_folds_of_another_seed(bagged):
         same = load_config(path, {"seed": 7, "fold_seed": 42})
         assert folds_path(same) == folds_path(load_config(path))
         assert folds_path(load_config(path, {"seed": 7})) != folds_path(load_config(path))
+
+
+def test_a_mixed_bag_trains_and_loads_each_member_with_its_overrides(tmp_path):
+    path = train_tiny(tmp_path, "tinymix", seed=5, n_train=6, seed_bag=2, train_folds=(0,),
+                      bag_overrides=({}, {"channels": ("logmel", "pcen")}))
+    with cwd(tmp_path):
+        cfg = load_config(path)
+        assert cfg.member(1).channels == ("logmel", "pcen") and cfg.member(2).channels == (
+            "logmel",)  # members cycle through the overrides
+        saved = torch.load("models/tinymix/fold0_bag1.pt", weights_only=False)
+        assert saved["config"]["channels"] == ("logmel", "pcen")
+        models = load_fold_models(cfg, 3, torch.device("cpu"), fold=0)  # each its own shape
+        assert [m.front_end_spec[-1] for m in models] == [("logmel",), ("logmel", "pcen")]
+        assert Path("models/tinymix/oof_fold0.npz").exists()  # the bag's mean was validated
+
+
+def test_bag_overrides_refuse_what_the_members_must_share():
+    cfg = load_config("exp001", {"seed_bag": 2, "bag_overrides": ({}, {"infer_hop": 1.0})})
+    with pytest.raises(ValueError, match="infer_hop"):
+        cfg.member(1)
+    with pytest.raises(AttributeError, match="chanels"):
+        load_config("exp001", {"bag_overrides": ({"chanels": ("pcen",)},)}).member(0)

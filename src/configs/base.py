@@ -105,9 +105,14 @@ class Config:
     infer_clip_blend: float = 0.0  # row score = (1 - w) framewise + w clipwise (w = this)
     infer_tta_shifts: tuple[float, ...] = ()  # time-shift TTA: extra passes of windows starting
     #                                           this many seconds earlier, averaged in
+    infer_temporal: dict | None = None  # postprocess.Temporal of the 5-s rows of a recording,
+    #   in validation and infer.py: dict(smoothing=alpha) adds alpha x each neighbouring row,
+    #   dict(prior=beta) mixes in the recording's max; None = rows as predicted
     # --- run ------------------------------------------------------------------------
     seed: int = 42
     seed_bag: int = 1  # models per fold, from seeds seed + 1000 j, averaged as folds are
+    bag_overrides: tuple[dict, ...] = ()  # member j of the bag changes the fields of
+    #   bag_overrides[j % len] (half the bag on log-mel, half on PCEN, say); () = all alike
     device: str = "auto"  # auto = cuda when available, else cpu
     num_workers: int = 2
 
@@ -130,6 +135,22 @@ class Config:
                                         f"known: {sorted(FIELDS)}")
             setattr(self, key, value)
 
+    def member(self, j: int) -> "Config":
+        """The config that member j of the seed bag trains and predicts with."""
+        if not self.bag_overrides:
+            return self
+        changes = self.bag_overrides[j % len(self.bag_overrides)]
+        if unknown := sorted(set(changes) - FIELDS):
+            raise UnknownFieldError(f"bag_overrides: unknown field(s) {unknown}"
+                                    f"{did_you_mean(unknown)}")
+        if fixed := sorted(set(changes) & BAG_SHARED):
+            raise ValueError(f"bag_overrides cannot change {fixed}: a bag's members share its "
+                             "data, folds, seeds and inference windows")
+        out = copy.copy(self)
+        for key, value in changes.items():
+            setattr(out, key, copy.deepcopy(value))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Every field, in the order this class declares them (a saved config is then the same
         bytes in every run, whatever the set order of FIELDS)."""
@@ -140,6 +161,11 @@ class Config:
 
 
 FIELDS = frozenset(Config.__annotations__)
+# what the members of a seed bag share: the validation and inference of their mean need it
+BAG_SHARED = frozenset({"competition", "data_dir", "test_dir", "cache_dir", "sample_rate",
+                        "hop_length", "n_folds", "fold_seed", "fold_scheme", "train_folds",
+                        "full_fit", "seed", "seed_bag",
+                        "bag_overrides", "name"} | {k for k in FIELDS if k.startswith("infer_")})
 
 
 def did_you_mean(names: list[str]) -> str:

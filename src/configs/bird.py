@@ -1,14 +1,16 @@
 """The default recipe for weak-label bird competitions (BirdCLEF, Cornell 2020) trained from
-scratch: what the birdsong ablation (README, "Learning real birds from scratch") kept, bird069.
+scratch: what the birdsong ablation (README, "Learning real birds from scratch") kept, bird076.
 
 mobilenetv3_small on 3-s crops at 32 kHz, 6 per recording per epoch, each the loudest of 4
 candidates (a call fills a short crop; the loudest finds it in a long weak-labelled file);
-128 mels from 300 Hz (wind below); PCEN plus a `denoised` channel (each bin's median over the
-clip removed, so a recording's background cannot stand in for its species); the CNN's
-frequency axis flattened into the head (pitch matters); softmax cross-entropy plus BCE (one
-species per recording); 15 epochs, a bag of 4 seeds per fold, each kept after its last epoch
-(their mean is validated and inferred: one model's seed-to-seed spread is as large as most
-changes). Validation and inference read 5-s windows.
+128 mels from 300 Hz (wind below); a `denoised` channel (each bin's median over the clip
+removed, so a recording's background cannot stand in for its species) beside PCEN in half
+the bag and the raw log-mel in the other half (the two inputs err on different recordings);
+the CNN's frequency axis flattened into the head (pitch matters); softmax cross-entropy plus
+BCE (one species per recording); 15 epochs, a bag of 4 seeds per fold, each kept after its
+last epoch (their mean is validated and inferred: one model's seed-to-seed spread is as large
+as most changes). Validation and inference read 3-s windows, as trained, every 1.5 s, and
+smooth each 5-s row with its neighbours.
 
 Set `negative_audio` to a folder of your region's audio that holds none of the classes (no-call
 soundscapes): bird064 gained from it. Start a weak-label experiment from here: `class
@@ -25,7 +27,8 @@ class Config(Base):
     solution_csv = "input/birdclef-demo.solution.csv"
     sample_rate = 32000
     duration = 3.0
-    infer_duration = 5.0
+    infer_hop = 1.5  # 3-s windows (infer_duration None = duration) overlapping by half
+    infer_temporal = dict(smoothing=0.5)
     crops_per_file = 6
     crop_pick = 4
     mel_bins = 128
@@ -37,6 +40,7 @@ class Config(Base):
     loss = "softmax"
     epochs = 15
     seed_bag = 4
+    bag_overrides = ({}, {"channels": ("logmel", "denoised")})  # members 1 and 3 on log-mel
     valid_every = 15  # with epochs = 15: each member validated and kept after its last epoch
     #                   only, none picked on the validation fold (change the two together)
     batch_size = 16
