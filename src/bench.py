@@ -239,7 +239,7 @@ def bench_aggregate(cfg) -> None:
     fold's models (a seed bag's members) averaged as validation does. The validation
     recordings are predicted once per inference window (the config's and the training
     crop's, each alone and overlapping by half), then scored with each row smoothed with its
-    neighbours (`postprocess.smooth`, which moves window AUC only; the config's own
+    neighbours (`postprocess.temporal_rows`, which moves window AUC only; the config's own
     `infer_temporal` is left out), and on the first windows for each reduction of frames to a
     5-s row (max, mean) and of rows to a recording (max, mean, mean of the 3 highest rows)."""
     import pandas as pd
@@ -249,7 +249,7 @@ def bench_aggregate(cfg) -> None:
     from datasets import RecordingWindows, load_train_table, multi_hot
     from engine import predict_timelines
     from oof import recording_rows
-    from postprocess import smooth
+    from postprocess import temporal_rows
     from train import score_recordings
 
     comp = competition_for(cfg)
@@ -283,8 +283,8 @@ def bench_aggregate(cfg) -> None:
                 results = {}
                 for i, t in timelines.items():
                     rows = recording_rows(t, fps, row_reduce)
-                    scored = smooth(rows, [0] * len(rows), np.arange(len(rows)), alpha)
-                    results[i] = (reduce_rows[name](rows), scored if alpha else rows)
+                    results[i] = (reduce_rows[name](rows),
+                                  temporal_rows(alpha and {"smoothing": alpha}, rows))
                 table.setdefault(trial, []).append(
                     score_recordings(cfg, comp, y_valid, results)[0])
     out = [{"windows": w, "row": r, "recording": name, "smoothing": a,

@@ -70,11 +70,12 @@ class Temporal:
         return p
 
 
-def temporal_rows(cfg, rows: np.ndarray) -> np.ndarray:
-    """One recording's 5-s rows (in time order) after the config's `infer_temporal`."""
-    if not cfg.infer_temporal:
+def temporal_rows(spec: dict | None, rows: np.ndarray) -> np.ndarray:
+    """One recording's 5-s rows (in time order) after `Temporal(**spec)`, a config's
+    `infer_temporal`; None leaves them as they are."""
+    if not spec:
         return rows
-    return Temporal(**cfg.infer_temporal).apply(rows, [""] * len(rows), np.arange(len(rows)))
+    return Temporal(**spec).apply(rows, [""] * len(rows), np.arange(len(rows)))
 
 
 def search_temporal(y: np.ndarray, p: np.ndarray, audio: list[str], t_start: np.ndarray,

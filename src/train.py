@@ -41,7 +41,8 @@ def validate(cfg, comp, models, valid_df, y_valid,
     windows = RecordingWindows.from_config(valid_df.cache_path.iloc[mine], cfg)  # as infer.py
     fps = cfg.sample_rate / cfg.hop_length
     models = models if isinstance(models, list) else [models]
-    part = {mine[i]: (timeline.max(axis=0), temporal_rows(cfg, recording_rows(timeline, fps)))
+    part = {mine[i]: (timeline.max(axis=0),
+                      temporal_rows(cfg.infer_temporal, recording_rows(timeline, fps)))
             for i, (timeline,) in predict_timelines(models, windows, cfg, device, "valid",
                                                     ensemble=True)}
     return score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)

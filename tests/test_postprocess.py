@@ -39,12 +39,13 @@ def test_neighbours_stay_inside_a_recording_and_follow_time():
 
 def test_validation_rows_follow_the_configs_temporal_step():
     rows = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
-    assert temporal_rows(Config(), rows) is rows
-    both = temporal_rows(Config(infer_temporal=dict(smoothing=0.5, prior=0.2)), rows)
+    assert temporal_rows(Config().infer_temporal, rows) is rows
+    both = temporal_rows(Config(infer_temporal=dict(smoothing=0.5, prior=0.2)).infer_temporal,
+                         rows)
     steps = recording_prior(smooth(rows, ["r"] * 3, np.arange(3.0), 0.5), ["r"] * 3, 0.2)
     assert np.allclose(both, steps)
-    assert np.allclose(temporal_rows(Config(infer_temporal=dict(smoothing=1.0)), rows)[:, 0],
-                       [0.5, 1 / 3, 0.5])
+    smoothed = temporal_rows(Config(infer_temporal=dict(smoothing=1.0)).infer_temporal, rows)
+    assert np.allclose(smoothed[:, 0], [0.5, 1 / 3, 0.5])
 
 
 def test_temporal_search_raises_oof_score_on_calls_spanning_rows():
