@@ -272,6 +272,7 @@ def _add_distractors(rng, x, bg, absent: list[int], species, sr: int, hi: float,
             kind = "chirp"
             tpl = dict(_draw("sweep", rng, hi), dur=rng.uniform(0.05, 0.25))
             wave, f1, f2 = _render_call(tpl, sr, rng, max_dur)
+        wave = wave[:max(1, n - 2 * margin)]  # a rain burst can outlast a short clip
         s = int(rng.integers(margin, max(margin + 1, n - len(wave) - margin)))
         _mix(x, bg, wave, s, f1, f2, rng.uniform(0, 15), sr)
         if kind == "lookalike":
@@ -294,7 +295,7 @@ def _make_recording(rng, rid, present, species, duration, sr, hi):
           for k, s, e, f1, f2 in _add_distractors(rng, x, bg, absent, species, sr, hi,
                                                   0.4 * duration, margin)]
     if rng.random() < 0.08:  # a block of exact digital zeros, off the annotated calls
-        length = int(rng.uniform(0.5, min(2.0, 0.3 * duration)) * sr)
+        length = int(rng.uniform(min(0.5, 0.3 * duration), min(2.0, 0.3 * duration)) * sr)
         s = _free_start(rng, n, length, 0, busy)
         if s is not None:
             x[s:s + length] = 0.0

@@ -106,6 +106,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     tag = model_tag(fold, member)
     seed = cfg.seed + (fold or 0) + 1000 * member
     bagged = cfg.seed_bag > 1  # each member's scores are its own; validate_bag scores the bag
+    unscored = bagged and fold is not None and not cfg.validate_members  # kept after its last epoch
     seed_everything(seed)
     valid_df = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
     train_df = recordings.drop(valid_df.index)
@@ -135,7 +136,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     steps_left, metric = max_steps, cfg.metric or comp.metric
 
     def evaluate() -> tuple[dict, np.ndarray, list]:  # a full fit has nothing to validate on
-        if not len(valid_df):
+        if not len(valid_df) or unscored:
             return {}, y_valid, []
         return validate(cfg, comp, trainer.eval_model, valid_df, y_valid, device)
 
@@ -145,7 +146,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
         save_checkpoint(out / f"{tag}.pt", trainer.eval_model, epoch=trainer.epoch - 1,
                         score=scores.get(metric), classes=comp.classes,
                         config=cfg.to_dict())
-        if fold is not None:
+        if fold is not None and not unscored:
             save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows,
                            member if bagged else None)
             write_json(out / f"scores_{tag}{'_bag0' if bagged and not member else ''}.json",

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pytest
 
 from make_demo import make_rfcx_demo
 

@@ -74,6 +74,17 @@ def test_events_valid_and_species_covered(tiny: Path) -> None:
     assert not any((r, k) in present for r, k in zip(fp.recording_id, fp.species_id))
 
 
+@pytest.mark.parametrize("duration", [1.0, 0.5])
+def test_short_clips_hold_their_events(tmp_path: Path, duration: float) -> None:
+    for seed in range(6):  # seeds that draw rain bursts and zero blocks longer than the clip
+        out = make_rfcx_demo(tmp_path / f"s{seed}", seed=seed, **{**TINY, "duration": duration,
+                                                                  "sr": 8000, "n_train": 8})
+        tp = pd.read_csv(out / "train_tp.csv")
+        assert (tp.t_max <= duration).all() and (tp.t_min < tp.t_max).all()
+        for f in (out / "train").glob("*.flac"):
+            assert sf.info(str(f)).frames == int(duration * 8000)
+
+
 def test_deterministic(tiny: Path, tmp_path: Path) -> None:
     again = make_rfcx_demo(tmp_path / "a", seed=0, **TINY)
     other = make_rfcx_demo(tmp_path / "b", seed=1, **TINY)

@@ -136,34 +136,36 @@ def broken_demo(tmp_path_factory, write_config_module):
     flac(train_files[2], stereo, 96000)
     sf.write(train_files[3], np.full(3 * SR, np.nan, dtype=np.float32), SR, format="WAV",
              subtype="FLOAT")  # all NaN -> silence, kept
-    bad_test = sorted((comp / "test").glob("*.flac"))[0]
+    bad_test, header_only = sorted((comp / "test").glob("*.flac"))[:2]
     empty(bad_test)
+    no_samples(header_only)  # a WAV header and no data: not silence, nothing is known
     config = write_config_module(
         root / "tinybad.py", data_dir=str(comp), cache_dir=str(root / "cache"),
         sample_rate=SR, duration=1.0, n_folds=2, epochs=1, batch_size=4, crops_per_file=1,
         n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t", head_hidden=16,
         num_workers=0, amp=None)
-    return root, config, train_files, bad_test
+    return root, config, train_files, bad_test, header_only
 
 
 def test_prepare_lists_every_unreadable_file_and_goes_on(broken_demo, capsys):
-    root, config, train_files, bad_test = broken_demo
+    root, config, train_files, bad_test, header_only = broken_demo
     prepare.main([config])  # no exception
     out = capsys.readouterr().out
-    assert f"could not read 3 file(s) (all in {root / 'cache' / 'unreadable.csv'})" in out
+    assert f"could not read 4 file(s) (all in {root / 'cache' / 'unreadable.csv'})" in out
     assert f"{train_files[0]}: not audio that libsndfile or audioread can decode" in out
     assert f"{train_files[1]}: decoding stopped after" in out
     assert f"{bad_test}: empty file (0 bytes)" in out
+    assert f"{header_only}: no audio samples" in out
     assert f"{train_files[3]}: {3 * SR} NaN/inf sample(s) set to 0" in out
     assert f"{train_files[3]}: silent: every sample is 0" in out
     listed = pd.read_csv(root / "cache" / "unreadable.csv", dtype=str)
-    assert sorted(listed["split"]) == ["test", "train", "train"]
+    assert sorted(listed["split"]) == ["test", "test", "train", "train"]
     assert (root / "cache" / "folds_k2_seed42.csv").exists()
 
 
 def test_training_leaves_unreadable_files_out_and_infer_keeps_every_row(
         broken_demo, capsys, monkeypatch):
-    root, config, train_files, bad_test = broken_demo
+    root, config, train_files, bad_test, header_only = broken_demo
     monkeypatch.chdir(root)
     prepare.main([config])
     cfg = load_config(config)
@@ -178,14 +180,16 @@ def test_training_leaves_unreadable_files_out_and_infer_keeps_every_row(
     err = capsys.readouterr().err
     assert (f"could not read {bad_test} (empty file (0 bytes)); its 1 row(s) get the class "
             "prior") in err
+    assert f"could not read {header_only} (no audio samples); its 1 row(s)" in err
     sub = pd.read_csv(root / "submissions" / "tinybad.csv", dtype={"recording_id": str})
     sample = pd.read_csv(Path(cfg.data_dir) / "sample_submission.csv", dtype={"recording_id": str})
     assert sub["recording_id"].tolist() == sample["recording_id"].tolist()  # no row dropped
     comp = get_competition("rfcx", cfg.data_dir)
     prior = np.mean([[k in labels for k in range(3)]
                      for labels in comp.train_recordings()["labels"]], axis=0)
-    row = sub.set_index("recording_id").loc[bad_test.stem].to_numpy(float)
-    assert np.allclose(row, prior, atol=1e-6)
+    for bad in (bad_test, header_only):
+        row = sub.set_index("recording_id").loc[bad.stem].to_numpy(float)
+        assert np.allclose(row, prior, atol=1e-6)
 
 
 def die_on_three(job: int) -> tuple[None, list[str]]:
