@@ -38,10 +38,9 @@ def decode(path: str | Path, sample_rate: int) -> np.ndarray:
 
     Resampling uses soxr (the high-quality resampler librosa uses). Non-finite samples
     become 0, so one broken file cannot poison a batch. Raises AudioError when the file
-    cannot be decoded (missing, empty, not audio, truncated or corrupt).
+    cannot be decoded (missing, empty, not audio, truncated or corrupt) or holds no samples.
     """
-    pieces = list(stream_wave(path, sample_rate))
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+    return np.concatenate(list(stream_wave(path, sample_rate)))
 
 
 def cache_audio(src: str | Path, dst: str | Path, sample_rate: int) -> AudioReport:
@@ -58,12 +57,10 @@ def cache_audio(src: str | Path, dst: str | Path, sample_rate: int) -> AudioRepo
         header = _npy_header(0)
         f.write(header)
         n = 0
-        for piece in source_pieces(src, sample_rate, report=report):
+        for piece in stream_wave(src, sample_rate, report=report):
             _to_int16(piece).tofile(f)
             n += len(piece)
             report.peak = max(report.peak, float(np.abs(piece).max(initial=0.0)))
-        if n == 0:
-            raise AudioError("no audio samples")
         final = _npy_header(n)
         if len(final) != len(header):  # cannot happen with numpy's padding; never write garbage
             raise RuntimeError(f"npy header grew from {len(header)} to {len(final)} bytes")
@@ -98,22 +95,31 @@ def to_float(ints: np.ndarray) -> np.ndarray:
     return np.asarray(ints, dtype=np.float32) / INT16_SCALE
 
 
-def stream_wave(path: str | Path, sample_rate: int, chunk: int = 1 << 18) -> Iterator[np.ndarray]:
+def stream_wave(path: str | Path, sample_rate: int, chunk: int = 1 << 18,
+                report: AudioReport | None = None) -> Iterator[np.ndarray]:
     """A recording as consecutive mono float32 pieces at `sample_rate` (about `chunk` samples of
     the source each), so that an hour-long file never sits whole in memory. Non-finite samples
-    become 0.
+    become 0. A file with a header and no samples raises AudioError("no audio samples") after
+    its last (empty) piece: every reader treats it as unreadable, never as silence.
 
     A cached .npy is read with plain file reads (a memory map would keep every page it touched
     resident); a source file goes through `source_pieces`.
     """
-    if str(path).endswith(".npy"):
-        ints = open_cached(path)
-        with open(path, "rb") as f:
-            f.seek(ints.offset)
-            for _ in range(0, len(ints), chunk):
-                yield to_float(np.fromfile(f, dtype=ints.dtype, count=chunk))
-        return
-    yield from source_pieces(path, sample_rate, chunk)
+    n = 0
+    for piece in (_cached_pieces(path, chunk) if str(path).endswith(".npy")
+                  else source_pieces(path, sample_rate, chunk, report)):
+        n += len(piece)
+        yield piece
+    if n == 0:
+        raise AudioError("no audio samples")
+
+
+def _cached_pieces(path: str | Path, chunk: int) -> Iterator[np.ndarray]:
+    ints = open_cached(path)
+    with open(path, "rb") as f:
+        f.seek(ints.offset)
+        for _ in range(0, len(ints), chunk):
+            yield to_float(np.fromfile(f, dtype=ints.dtype, count=chunk))
 
 
 def source_pieces(path: str | Path, sample_rate: int, chunk: int = 1 << 18,

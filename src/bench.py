@@ -238,10 +238,12 @@ def bench_aggregate(cfg) -> None:
     """Test-time choices on the folds trained in models/EXP (`python src/train.py EXP`), each
     fold's models (a seed bag's members) averaged as validation does. The validation
     recordings are predicted once per inference window (the config's and the training
-    crop's, each alone and overlapping by half), then scored with each row smoothed with its
-    neighbours (`postprocess.temporal_rows`, which moves window AUC only; the config's own
-    `infer_temporal` is left out), and on the first windows for each reduction of frames to a
-    5-s row (max, mean) and of rows to a recording (max, mean, mean of the 3 highest rows)."""
+    crop's, each alone and overlapping by half), then scored, on each of those windows, with
+    each row smoothed with its neighbours and mixed with the recording's max
+    (`postprocess.temporal_rows`, which moves window AUC only; the config's own
+    `infer_temporal` is left out), and for each reduction of frames to a 5-s row (max, mean)
+    and to a recording (max, mean of its frames (`infer_recording`), mean of its 3 highest
+    rows)."""
     import pandas as pd
     import torch
 
@@ -250,6 +252,7 @@ def bench_aggregate(cfg) -> None:
     from engine import predict_timelines
     from oof import recording_rows
     from postprocess import temporal_rows
+    from timeline import recording_score
     from train import score_recordings
 
     comp = competition_for(cfg)
@@ -260,12 +263,13 @@ def bench_aggregate(cfg) -> None:
         windows[f"{seconds:g} s"] = {"infer_duration": seconds, "infer_hop": None}
         windows[f"{seconds:g} s every {seconds / 2:g} s"] = {"infer_duration": seconds,
                                                              "infer_hop": seconds / 2}
-    reduce_rows = {"max": lambda r: r.max(axis=0), "mean": lambda r: r.mean(axis=0),
-                   "top3": lambda r: np.sort(r, axis=0)[-3:].mean(axis=0)}
-    first = next(iter(windows))
-    trials = ([(w, "max", "max", a) for w in windows for a in (0.0, 0.5, 1.0)]
-              + [(first, r, name, 0.0) for r in ("max", "mean") for name in reduce_rows
-                 if (r, name) != ("max", "max")])
+    reduce_rows = {"max": lambda t, r: r.max(axis=0),  # = the max of the frames
+                   "mean": lambda t, r: recording_score(t, "mean"),  # of the frames
+                   "top3": lambda t, r: np.sort(r, axis=0)[-3:].mean(axis=0)}
+    temporal = [(0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.5, 0.5)]  # (smoothing, prior)
+    trials = ([(w, "max", "max", *t) for w in windows for t in temporal]
+              + [(w, r, name, 0.0, 0.0) for w in windows for r in ("max", "mean")
+                 for name in reduce_rows if (r, name) != ("max", "max")])
     table: dict[tuple, list[dict]] = {}
     for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
         models = load_fold_models(cfg, len(comp.classes), device, fold)
@@ -279,17 +283,17 @@ def bench_aggregate(cfg) -> None:
                     models, RecordingWindows.from_config(valid.cache_path, wcfg), wcfg, device,
                     ensemble=True)}
             for trial in (t for t in trials if t[0] == label):
-                _, row_reduce, name, alpha = trial
+                _, row_reduce, name, alpha, beta = trial
                 results = {}
                 for i, t in timelines.items():
                     rows = recording_rows(t, fps, row_reduce)
-                    results[i] = (reduce_rows[name](rows),
-                                  temporal_rows(alpha and {"smoothing": alpha}, rows))
+                    results[i] = (reduce_rows[name](t, rows),
+                                  temporal_rows({"smoothing": alpha, "prior": beta}, rows))
                 table.setdefault(trial, []).append(
                     score_recordings(cfg, comp, y_valid, results)[0])
-    out = [{"windows": w, "row": r, "recording": name, "smoothing": a,
-            **{key: spread([f[key] for f in table[(w, r, name, a)]]) for key in CV_METRICS}}
-           for w, r, name, a in trials]
+    out = [{"windows": w, "row": r, "recording": name, "smoothing": a, "prior": b,
+            **{key: spread([f[key] for f in table[(w, r, name, a, b)]]) for key in CV_METRICS}}
+           for w, r, name, a, b in trials]
     print(pd.DataFrame(out).to_string(index=False))
 
 

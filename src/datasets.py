@@ -545,10 +545,7 @@ class RecordingWindows(IterableDataset):
                 try:
                     p, start, wave = next(windows)
                 except StopIteration as stop:
-                    if stop.value == 0:  # a header and no data: as unreadable, not as silence
-                        failed.append((index, "no audio samples"))
-                    else:
-                        ends.append((index, stop.value))
+                    ends.append((index, stop.value))
                     break
                 except Exception as e:  # noqa: BLE001 - one unreadable file must not stop the rest
                     failed.append((index, str(e) if isinstance(e, AudioError)

@@ -86,7 +86,9 @@ def predict_rows(cfgs: Sequence, backend, rows: pd.DataFrame, device: torch.devi
     def sink(r: int, g: int) -> RowReducer:
         idx = row_index[r]
         fps = cfgs[g].sample_rate / cfgs[g].hop_length
-        return RowReducer(*row_frames(t_start[idx], t_end[idx], fps), cfgs[g].infer_reduce)
+        whole = (t_start[idx] <= 0) & np.isnan(t_end[idx])  # a row spanning the file
+        return RowReducer(*row_frames(t_start[idx], t_end[idx], fps),
+                          np.where(whole, cfgs[g].infer_recording, cfgs[g].infer_reduce))
 
     scores: list[np.ndarray | None] = [None] * len(cfgs)
     failed: dict[int, str] = {}

@@ -7,6 +7,7 @@ starts at sample s is at (s + j * hop_length) / sample_rate.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
@@ -15,7 +16,8 @@ REDUCTIONS = ("max", "mean")
 
 def check_reduce(reduce: str) -> str:
     if reduce not in REDUCTIONS:
-        raise SystemExit(f"infer_reduce must be one of {REDUCTIONS}, not {reduce!r}")
+        raise SystemExit(f"infer_reduce and infer_recording must be one of {REDUCTIONS}, "
+                         f"not {reduce!r}")
     return reduce
 
 
@@ -79,11 +81,13 @@ def row_frames(t_start: np.ndarray, t_end: np.ndarray, fps: float) -> tuple[np.n
 
 class RowReducer:
     """Per-row max or mean of each channel over the frames inside the row's span, fed by
-    consecutive stretches of the timeline. A row no frame falls in (past the end of the audio)
-    scores 0."""
+    consecutive stretches of the timeline; `reduce` is one for all rows or one per row. A row
+    no frame falls in (past the end of the audio) scores 0."""
 
-    def __init__(self, lo: np.ndarray, hi: np.ndarray, reduce: str = "max") -> None:
-        self.reduce = check_reduce(reduce)
+    def __init__(self, lo: np.ndarray, hi: np.ndarray,
+                 reduce: str | Sequence[str] = "max") -> None:
+        reduce = [reduce] * len(lo) if isinstance(reduce, str) else list(reduce)
+        self.mean = np.array([check_reduce(r) == "mean" for r in reduce], dtype=bool)
         self.lo, self.hi = lo, hi
         self.acc = np.zeros((len(lo), 0))  # sized by the first stretch's channels
         self.count = np.zeros(len(lo), dtype=np.int64)
@@ -94,16 +98,21 @@ class RowReducer:
         last = first + len(frames)
         for r in np.flatnonzero((self.lo < last) & (self.hi > first)):
             part = frames[max(self.lo[r], first) - first:min(self.hi[r], last) - first]
-            if self.reduce == "max":
-                np.maximum(self.acc[r], part.max(axis=0), out=self.acc[r])
-            else:
+            if self.mean[r]:
                 self.acc[r] += part.sum(axis=0)
+            else:
+                np.maximum(self.acc[r], part.max(axis=0), out=self.acc[r])
             self.count[r] += len(part)
 
     def result(self) -> np.ndarray:
-        if self.reduce == "max":
-            return self.acc.astype(np.float32)
-        return (self.acc / np.maximum(self.count, 1)[:, None]).astype(np.float32)
+        scale = np.where(self.mean, 1.0 / np.maximum(self.count, 1), 1.0)
+        return (self.acc * scale[:, None]).astype(np.float32)
+
+
+def recording_score(timeline: np.ndarray, reduce: str = "max") -> np.ndarray:
+    """A whole recording's score per class from its (frames, classes) timeline: the max of its
+    frames, or their mean (`infer_recording`)."""
+    return timeline.mean(axis=0) if check_reduce(reduce) == "mean" else timeline.max(axis=0)
 
 
 def reduce_rows(timeline: np.ndarray, fps: float, t_start: np.ndarray,

@@ -28,6 +28,7 @@ from models import build_model
 from oof import merge_folds, model_tag, recording_rows, run_dir, save_fold_part
 from postprocess import temporal_rows
 from progress import train_bar
+from timeline import recording_score
 from runinfo import save_run
 from training import FoldTrainer
 
@@ -41,7 +42,7 @@ def validate(cfg, comp, models, valid_df, y_valid,
     windows = RecordingWindows.from_config(valid_df.cache_path.iloc[mine], cfg)  # as infer.py
     fps = cfg.sample_rate / cfg.hop_length
     models = models if isinstance(models, list) else [models]
-    part = {mine[i]: (timeline.max(axis=0),
+    part = {mine[i]: (recording_score(timeline, cfg.infer_recording),
                       temporal_rows(cfg.infer_temporal, recording_rows(timeline, fps)))
             for i, (timeline,) in predict_timelines(models, windows, cfg, device, "valid",
                                                     ensemble=True)}

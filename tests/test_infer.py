@@ -155,6 +155,23 @@ def test_rows_reduce_by_max_or_mean_and_rows_past_the_end_score_0():
         out = rows.result()
         assert out[1] == pytest.approx(row1)
         assert out[3].tolist() == [0.0, 0.0]  # 7-9 s: past the 6.5-s audio
+    mixed = RowReducer(lo, hi, ["max"] * 4 + ["mean"])  # one reduction per row
+    mixed.add(0, timeline)
+    assert mixed.result()[1] == pytest.approx([0.9, 0.2])
+    assert mixed.result()[4] == pytest.approx(timeline.mean(axis=0))
+
+
+def test_a_row_spanning_its_file_takes_infer_recording(tmp_path):
+    files = {"a": tone_file(tmp_path / "a.wav", 8.0, [(10, 2.0, 3.0)])}  # 1 s of 8
+    rows = row_table(files, 8)
+    rows = pd.concat([rows, pd.DataFrame([{"row_id": "a", "audio_id": "a", "path": files["a"],
+                                           "t_start": 0.0, "t_end": np.nan}])],
+                     ignore_index=True)
+    detector = TorchBackend([[BandDetector()]], torch.device("cpu"))
+    (peak,) = predict_rows([config()], detector, rows, torch.device("cpu"))
+    (mean,) = predict_rows([config(infer_recording="mean")], detector, rows, torch.device("cpu"))
+    assert peak[-1, 0] > 0.9 and mean[-1, 0] == pytest.approx(1 / 8, abs=0.04)
+    assert np.array_equal(peak[:-1], mean[:-1])  # the 1-s rows keep infer_reduce's max
 
 
 @pytest.mark.parametrize("workers", [0, 2])
@@ -267,3 +284,20 @@ def test_memory_stays_bounded_on_a_long_recording(tmp_path):
     short, long = map(float, proc.stdout.split()[-2:])
     # 24 min at 16 kHz is 92 MB as float32: holding it, or its windows, would show
     assert long - short < 30, (short, long)
+
+
+def test_validation_scores_each_recording_by_infer_recording(tmp_path):
+    from types import SimpleNamespace
+
+    from train import validate
+
+    files = [tone_file(tmp_path / "a.wav", 8.0, [(10, 2.0, 3.0)]),  # class 0 for 1 s of 8
+             tone_file(tmp_path / "b.wav", 8.0, [(20, 0.0, 8.0)])]  # class 1 throughout
+    valid = pd.DataFrame({"cache_path": files})
+    y = np.array([[1, 0], [0, 1]], dtype=np.float32)
+    comp = SimpleNamespace(metric="lwlrap")
+    for reduce, a0 in [("max", 1.0), ("mean", 1 / 8)]:
+        _, preds, rows = validate(config(infer_recording=reduce), comp, [BandDetector()], valid,
+                                  y, torch.device("cpu"))
+        assert preds[0, 0] == pytest.approx(a0, abs=0.04) and preds[1, 1] > 0.9, reduce
+        assert rows[0][:, 0].max() > 0.9  # the 5-s rows keep their max either way

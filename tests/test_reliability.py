@@ -17,7 +17,7 @@ import infer
 import prepare
 import train
 from atomic import write_npy
-from audio import AudioError, cache_audio, open_cached, to_float
+from audio import AudioError, cache_audio, decode, open_cached, stream_wave, to_float
 from competitions import checked_submission, get_competition
 from configs import load_config, parse_overrides
 from datasets import load_train_table
@@ -74,6 +74,15 @@ def test_unreadable_audio_says_why_and_leaves_no_cache_file(tmp_path, make, mess
     with pytest.raises(AudioError, match=message):
         cache_audio(src, tmp_path / "cache" / "x.npy", SR)
     assert not list((tmp_path / "cache").iterdir())  # neither the file nor a temporary
+    for read in (decode, lambda p, sr: list(stream_wave(p, sr))):  # every reader says the same
+        with pytest.raises(AudioError, match=message):
+            read(src, SR)
+
+
+def test_a_cache_file_without_samples_is_unreadable_not_silent(tmp_path):
+    write_npy(tmp_path / "x.npy", np.zeros(0, dtype=np.int16))
+    with pytest.raises(AudioError, match="no audio samples"):
+        list(stream_wave(tmp_path / "x.npy", SR))
 
 
 def test_nan_and_inf_become_zero_and_are_counted(tmp_path):

@@ -102,6 +102,9 @@ class Config:
     infer_hop: float | None = None  # seconds between inference windows; None = infer window
     infer_batch_size: int = 32  # windows per model call (windows of several files share one)
     infer_reduce: str = "max"  # max or mean: where windows overlap, and over each row's frames
+    infer_recording: str = "max"  # a whole recording's score from its frames (validation's
+    #   recording scores; test rows spanning a file: RFCX, Cornell's site_3): max, or mean (a
+    #   focal recording, its species heard throughout: one loud frame of another no longer wins)
     infer_clip_blend: float = 0.0  # row score = (1 - w) framewise + w clipwise (w = this)
     infer_tta_shifts: tuple[float, ...] = ()  # time-shift TTA: extra passes of windows starting
     #                                           this many seconds earlier, averaged in
