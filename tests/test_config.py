@@ -74,7 +74,7 @@ def test_bird_recipe_is_what_the_birdsong_ablation_kept():
     class Config(Birdsong, Bird):
         valid_every = Bird.valid_every  # the data block's own (5) would shadow the recipe's
 
-    best = load_config("bird081").to_dict()
+    best = load_config("bird080").to_dict()
     mine = Config().to_dict()
     assert {k: (mine[k], v) for k, v in best.items()
             if mine[k] != v and k not in ("name", "negative_audio")} == {}

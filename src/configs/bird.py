@@ -1,12 +1,12 @@
 """The default recipe for weak-label bird competitions (BirdCLEF, Cornell 2020) trained from
-scratch: what the birdsong ablation (README, "Learning real birds from scratch") kept, bird081.
+scratch: what the birdsong ablation (README, "Learning real birds from scratch") kept, bird080.
 
 mobilenetv3_small on 3-s crops at 32 kHz, 6 per recording per epoch, each the loudest of 4
 candidates (a call fills a short crop; the loudest finds it in a long weak-labelled file);
 128 mels from 300 Hz (wind below); PCEN beside a `denoised` channel (each bin's median over
 the clip removed, so a recording's background cannot stand in for its species); the CNN's
 frequency axis flattened into the head (pitch matters); softmax cross-entropy plus BCE (one
-species per recording); a bag of 2 seeds per fold, 25 epochs each, kept after the last
+species per recording); a bag of 2 seeds per fold, 30 epochs each, kept after the last
 (their mean is validated and inferred: one model's seed-to-seed spread is as large as most
 changes). Validation and inference read 3-s windows, as trained, every 1.5 s, smooth each
 5-s row with its neighbours, and score a whole recording by the mean of its frames (a focal
@@ -40,9 +40,9 @@ class Config(Base):
     backbone = "mobilenetv3_small_100"
     freq_pool = "flatten"
     loss = "softmax"
-    epochs = 25
+    epochs = 30
     seed_bag = 2
-    valid_every = 25  # with epochs = 25: a single model (seed_bag = 1) too is kept after its
+    valid_every = 30  # with epochs = 30: a single model (seed_bag = 1) too is kept after its
     #                   last epoch, not picked on the validation fold (change the two together)
     batch_size = 16
     lr = 2e-3
