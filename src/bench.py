@@ -263,7 +263,7 @@ def bench_aggregate(cfg) -> None:
         windows[f"{seconds:g} s"] = {"infer_duration": seconds, "infer_hop": None}
         windows[f"{seconds:g} s every {seconds / 2:g} s"] = {"infer_duration": seconds,
                                                              "infer_hop": seconds / 2}
-    reduce_rows = {"max": lambda t, r: r.max(axis=0),  # = the max of the frames
+    reduce_rows = {"max": lambda t, r: r.max(axis=0),  # of the rows (of max rows: of the frames)
                    "mean": lambda t, r: recording_score(t, "mean"),  # of the frames
                    "top3": lambda t, r: np.sort(r, axis=0)[-3:].mean(axis=0)}
     temporal = [(0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.5, 0.5)]  # (smoothing, prior)
