@@ -184,6 +184,24 @@ def is_unlabeled(recordings: pd.DataFrame) -> list[bool]:
     return recordings["unlabeled"].fillna(False).astype(bool).tolist()
 
 
+def fold_split(recordings: pd.DataFrame, fold: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training, validation) recordings of `fold`; `None` (a full fit): all, none."""
+    valid = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
+    return recordings.drop(valid.index), valid
+
+
+def out_of_fold(train_df: pd.DataFrame, valid_df: pd.DataFrame, tag: str) -> list[str]:
+    """The ids whose labels a fold trains on (unlabeled audio, which only the teacher labels,
+    left out), after checking that none is one of the fold's validation recordings: a model
+    that has seen the recordings it is scored on reports a CV the leaderboard never gives.
+    Kept in the checkpoint as `trained_on`."""
+    labelled = [i for i, u in zip(train_df["id"], is_unlabeled(train_df)) if not u]
+    if seen := sorted(set(labelled) & set(valid_df["id"])):
+        raise SystemExit(f"{tag} would train on {len(seen)} of its own validation recordings "
+                         f"({', '.join(map(str, seen[:3]))}...): its CV would not be out-of-fold")
+    return labelled
+
+
 def drop_unreadable(cfg, recordings: pd.DataFrame) -> pd.DataFrame:
     """The recordings with a usable cache file. Those prepare.py could not read (or whose cache
     file is missing or damaged) are left out with a warning naming each, rather than crashing

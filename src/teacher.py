@@ -15,6 +15,7 @@ the teacher hears the recording's species (`crop_pick_by = "teacher"`).
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 import warnings
@@ -66,9 +67,14 @@ def birdnet_labels() -> list[str]:
 class BirdNet:
     """The TFLite model with a fixed batch shape (resizing re-plans the graph, seconds each
     time). The embedding is the tensor just before the classifier's output; reading it needs
-    the interpreter to keep intermediate tensors."""
+    the interpreter to keep intermediate tensors.
 
-    def __init__(self, threads: int = 2, batch: int = 16) -> None:
+    The first call plans the graph for the batch shape, which takes longer the larger the
+    batch while larger batches run no faster (bench.py teacher): a small batch, and one
+    model per process (`shared_birdnet`), so prepare, training and inference in one process
+    (a notebook) pay the planning once."""
+
+    def __init__(self, threads: int = 2, batch: int = 4) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ModuleNotFoundError:
@@ -96,6 +102,12 @@ class BirdNet:
             logits.append(self.interpreter.get_tensor(self.output)[:len(chunk)].copy())
             embeddings.append(self.interpreter.get_tensor(self.output - 1)[:len(chunk)].copy())
         return np.concatenate(logits), np.concatenate(embeddings)
+
+
+@functools.lru_cache(maxsize=None)
+def shared_birdnet(threads: int = 2) -> BirdNet:
+    """This process's BirdNET (built on first use)."""
+    return BirdNet(threads)
 
 
 def window_starts(n_samples: int, sample_rate: int, hop: float) -> np.ndarray:
@@ -147,7 +159,7 @@ def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> Non
             and cached_path(cfg, split, i).exists()]  # none for what prepare could not read
     if not todo:
         return
-    model = BirdNet(threads)
+    model = shared_birdnet(threads)
     for split, audio_id in tqdm(todo, desc="teacher", dynamic_ncols=True):
         out = run_teacher(model, cached_path(cfg, split, audio_id), cfg.sample_rate,
                           cfg.teacher_hop)
@@ -334,7 +346,7 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
     the training recordings' cached embeddings. Both write the fold's predictions and scores
     where train.py writes them, so merge_folds, ensemble.py and bench.py treat them alike."""
     from atomic import write_json
-    from datasets import multi_hot
+    from datasets import fold_split, multi_hot, out_of_fold
     from engine import save_checkpoint
     from oof import recording_rows, run_dir, save_fold_part
     from train import score_recordings
@@ -343,7 +355,8 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
     fill_cache(cfg, {"train": recordings["id"].tolist()})
     data = {i: load_teacher(cfg, "train", i) for i in recordings["id"]}
     for fold in folds:
-        valid, train = recordings[recordings.fold == fold], recordings[recordings.fold != fold]
+        train, valid = fold_split(recordings, fold)
+        trained_on = out_of_fold(train, valid, f"fold{fold}")
         y_valid = multi_hot(valid["labels"], len(comp.classes))
         if cfg.backbone == "birdnet":
             timelines = [teacher_probs(data[i]["logits"], index) for i in valid["id"]]
@@ -354,7 +367,7 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
                 timelines = [model(torch.from_numpy(data[i]["embeddings"][None].astype(
                     np.float32)))["framewise_output"][0].numpy() for i in valid["id"]]
             save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", model, epoch=cfg.epochs - 1,
-                            classes=comp.classes, config=cfg.to_dict())
+                            classes=comp.classes, config=cfg.to_dict(), trained_on=trained_on)
         results = {k: (t.max(axis=0), recording_rows(t, 1 / cfg.teacher_hop))
                    for k, t in enumerate(timelines)}
         scores, preds, rows = score_recordings(cfg, comp, y_valid, results)
@@ -393,7 +406,7 @@ def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
         if teacher_path(cfg, "test", audio_id).exists():
             data = load_teacher(cfg, "test", audio_id)
         else:
-            model = model or BirdNet()
+            model = model or shared_birdnet()
             try:
                 data = run_teacher(model, group["path"].iloc[0], cfg.sample_rate,
                                    cfg.teacher_hop)

@@ -19,7 +19,7 @@ from augment import build_wave_augment
 from competitions import competition_for
 from configs import experiment_cli
 from datasets import (EpochSampler, RecordingWindows, SedDataset, class_balanced_weights,
-                      load_train_table, multi_hot, negative_recordings)
+                      fold_split, load_train_table, multi_hot, negative_recordings, out_of_fold)
 from distributed import all_gather, is_main, per_rank_batch, print0, shard
 from engine import predict_timelines, save_checkpoint, seed_everything
 from losses import Distill, build_loss
@@ -109,8 +109,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     bagged = cfg.seed_bag > 1  # each member's scores are its own; validate_bag scores the bag
     unscored = bagged and fold is not None and not cfg.validate_members  # kept after its last epoch
     seed_everything(seed)
-    valid_df = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
-    train_df = recordings.drop(valid_df.index)
+    train_df, valid_df = fold_split(recordings, fold)
     n_classes = len(comp.classes)
     soft = None
     if cfg.distill_audio and not (cfg.distill_weight or cfg.distill_embedding):
@@ -125,6 +124,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
             raise SystemExit("negative_audio with a teacher: not supported (the teacher has "
                              "no labels for it); drop one of them")
         train_df = pd.concat([train_df, negative_recordings(cfg)], ignore_index=True)
+    trained_on = out_of_fold(train_df, valid_df, tag)
     _, sampler, loader = train_loader(cfg, n_classes, train_df, events, seed, device, soft)
     y_valid = multi_hot(valid_df["labels"], n_classes)
 
@@ -146,7 +146,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
             return
         save_checkpoint(out / f"{tag}.pt", trainer.eval_model, epoch=trainer.epoch - 1,
                         score=scores.get(metric), classes=comp.classes,
-                        config=cfg.to_dict())
+                        config=cfg.to_dict(), trained_on=trained_on)
         if fold is not None and not unscored:
             save_fold_part(cfg, fold, valid_df["id"].tolist(), preds, rows,
                            member if bagged else None)
@@ -196,7 +196,7 @@ def validate_bag(cfg, comp, recordings, fold: int, device: torch.device) -> None
     the fold's OOF part and scores (each member keeps its own beside them)."""
     from backends import load_fold_models
 
-    valid_df = recordings[recordings.fold == fold]
+    _, valid_df = fold_split(recordings, fold)
     models = load_fold_models(cfg, len(comp.classes), device, fold)
     y_valid = multi_hot(valid_df["labels"], len(comp.classes))
     scores, preds, rows = validate(cfg, comp, models, valid_df, y_valid, device)

@@ -5,6 +5,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+# The tests' models are tiny: one thread each is faster than two fighting over OpenMP, for this
+# process and every script, notebook kernel and torchrun worker it starts (they inherit it).
+os.environ["OMP_NUM_THREADS"] = "1"
 
 import pytest  # noqa: E402
 
@@ -58,3 +61,28 @@ def train_tiny(work: Path, name: str, seed: int, n_train: int, **fields) -> str:
         prepare.main([path])
         train.main([path])
     return path
+
+
+def assert_out_of_fold(run: Path, folds_csv: Path) -> int:
+    """Each fold model under `run` (seed-bag members included) was trained on exactly the
+    recordings of the other folds (its checkpoint's `trained_on`), never on its own
+    validation recordings; returns how many models were checked."""
+    import re
+
+    import pandas as pd
+    import torch
+
+    folds = pd.read_csv(folds_csv, dtype={"id": str})
+    checked = 0
+    for path in sorted(run.glob("fold*.pt")):
+        match = re.fullmatch(r"fold(\d+)(_bag\d+)?\.pt", path.name)
+        if not match:  # fold<k>.last.pt: the resume state
+            continue
+        fold = int(match[1])
+        trained_on = set(torch.load(path, weights_only=False)["trained_on"])
+        valid = set(folds.loc[folds.fold == fold, "id"])
+        assert not trained_on & valid, f"{path.name} trained on {sorted(trained_on & valid)}"
+        assert trained_on == set(folds["id"]) - valid, path.name
+        checked += 1
+    assert checked, f"no fold models in {run}"
+    return checked

@@ -15,6 +15,7 @@ import metrics
 from competitions import COMPETITIONS, get_competition
 from competitions.birdclef import BirdClef, BirdClef2021
 from competitions.cornell2020 import Cornell2020
+from competitions.tables import check_submission
 from make_demo import make_birdclef_demo, make_cornell2020_demo
 
 TINY = dict(n_species=3, n_train=6, n_test=2, duration=4.0, sr=16000)  # soundscapes 12 s, 18 s
@@ -343,6 +344,17 @@ def test_birdclef_submission_and_score(birdclef: Path) -> None:
     assert row_ids == ids and set(np.unique(truth)) <= {0, 1} and truth.any()
     assert comp.score(truth, scores) == pytest.approx(metrics.padded_cmap(truth, scores))
     assert comp.score(truth, truth) == pytest.approx(1.0)
+
+
+def test_a_submission_with_two_class_columns_swapped_is_refused() -> None:
+    """The check promises the sample's columns in the sample's order: the same names in
+    another order mean the scores were laid out against a differently ordered class list."""
+    columns = ["row_id", "amerob", "bkcchi", "norcar"]
+    sub = pd.DataFrame([["r1", 0.1, 0.8, 0.3]], columns=columns)
+    assert check_submission(sub, columns, "sample_submission.csv") is sub
+    swapped = sub[["row_id", "bkcchi", "amerob", "norcar"]]
+    with pytest.raises(ValueError, match="submission columns .* differ from sample_submission"):
+        check_submission(swapped, columns, "sample_submission.csv")
 
 
 # --- BirdCLEF 2021 -------------------------------------------------------------------------

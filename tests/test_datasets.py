@@ -136,6 +136,32 @@ def test_frame_targets_secondary_labels_and_smoothing(cached):
     assert weight.tolist() == [1, 1, 1]
 
 
+def crop_2_to_4_targets(spans: list[tuple[float, float]], min_overlap: float) -> list[float]:
+    """Targets of the crop [2 s, 4 s) of a recording with one event of class k at spans[k]."""
+    recordings = pd.DataFrame({"id": ["r"], "cache_path": ["unused.npy"], "labels": [[0]]})
+    events = pd.DataFrame({"id": "r", "cls": range(len(spans)),
+                           "t_min": [a for a, _ in spans], "t_max": [b for _, b in spans]})
+    ds = SedDataset(recordings, events, len(spans), SR, duration=2.0, hop_length=100,
+                    min_overlap=min_overlap)
+    return ds.targets(0, t_start=2.0)[0].tolist()
+
+
+def test_an_event_touching_the_crop_edge_is_not_a_target():
+    """A call that ends as the crop starts, or starts as it ends, shares no audio with the
+    crop: labelling it would teach the model that silence is the species."""
+    assert crop_2_to_4_targets([(1.0, 2.0), (4.0, 5.0), (1.0, 2.25)], 0.0) == [0, 0, 1]
+
+
+def test_min_overlap_needs_strictly_more_overlap():
+    """A call counts when it overlaps the crop by more than min_event_overlap: 0.05 s counts
+    at 0 but not at 0.1 s, and exactly 0.5 s does not count at 0.5 s (but does at 0.25 s)."""
+    spans = [(3.95, 4.5), (1.0, 2.5), (2.5, 3.5)]  # overlaps 0.05, 0.5 and 1 s
+    assert crop_2_to_4_targets(spans, 0.0) == [1, 1, 1]
+    assert crop_2_to_4_targets(spans, 0.1) == [0, 1, 1]
+    assert crop_2_to_4_targets(spans, 0.25) == [0, 1, 1]
+    assert crop_2_to_4_targets(spans, 0.5) == [0, 0, 1]
+
+
 def test_balanced_sampler_flattens_class_frequencies():
     labels = [[0]] * 80 + [[1]] * 15 + [[2]] * 5
     weights = class_balanced_weights(labels, 3)

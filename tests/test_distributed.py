@@ -19,6 +19,7 @@ import distributed
 import prepare
 import train
 from configs import Config
+from conftest import assert_out_of_fold
 from datasets import EpochSampler, class_balanced_weights
 from losses import build_loss
 from make_demo import make_rfcx_demo
@@ -204,6 +205,8 @@ def test_two_processes_train_what_one_does_and_write_one_set_of_outputs(config_p
     assert out.count("cv_lwlrap=") == 1 and out.count("fold1 epoch 1:") == 1
 
     assert outputs(ddp) == outputs(single)
+    assert assert_out_of_fold(ddp / "models/tinyddp",
+                              config_path.parent / "cache/folds_k2_seed42.csv") == 2
     a, b = np.load(single / "oof/tinyddp.npy"), np.load(ddp / "oof/tinyddp.npy")
     assert a.std() > 0.01 and np.allclose(a, b, atol=1e-4)
     meta_a = json.loads((single / "oof/tinyddp.json").read_text())

@@ -120,7 +120,12 @@ def test_batches_pack_recordings_and_mark_their_ends(tmp_path):
 def test_timeline_stretches_equal_stitching_at_once():
     rng = np.random.default_rng(0)
     outputs = rng.random((9, 30, 2)).astype(np.float32)
+    # 30-frame windows: pass 0 at 0, 20, 40, 60, 80; pass 1 at 5, 25, 45, 65
     offsets, passes = np.arange(9) * 10 - np.array([0, 5] * 4 + [0]), np.array([0, 1] * 4 + [0])
+    # frame 25 lies in pass 0's windows at 0 and 20 and pass 1's at 5 and 25; in one channel
+    # of each pass the earlier window is the larger, so the max differs from "the last wins"
+    outputs[0, 25], outputs[2, 5] = [0.9, 0.2], [0.3, 0.6]  # pass 0
+    outputs[1, 20], outputs[3, 0] = [0.5, 0.4], [0.7, 0.0]  # pass 1
     order = np.argsort(offsets, kind="stable")
     for reduce in ("max", "mean"):
         whole = Timeline(2, n_passes=2, reduce=reduce)
@@ -133,13 +138,12 @@ def test_timeline_stretches_equal_stitching_at_once():
         parts.append(streamed.flush(100))
         assert [p[0] for p in parts[1:]] == list(np.cumsum([len(p[1]) for p in parts[:-1]]))
         assert np.allclose(np.concatenate([p[1] for p in parts]), expected)
-    # one frame, by hand: pass 0 windows at 0 and 10 both cover frame 12; pass 1 window at 5
-    frame = 12
-    p0 = [outputs[0][frame], outputs[2][frame - 10]]
-    p1 = outputs[1][frame - 5]
-    whole = Timeline(2, 2, "max")
-    whole.add(outputs[order], offsets[order], passes[order])
-    assert np.allclose(whole.flush(100)[1][frame], (np.maximum(*p0) + p1) / 2)
+    # frame 25 by hand: the passes' max are [0.9, 0.6] and [0.7, 0.4], their mean [0.8, 0.5];
+    # the passes' means are [0.6, 0.4] and [0.6, 0.2], their mean [0.6, 0.3]
+    for reduce, frame_25 in [("max", [0.8, 0.5]), ("mean", [0.6, 0.3])]:
+        whole = Timeline(2, 2, reduce)
+        whole.add(outputs[order], offsets[order], passes[order])
+        assert whole.flush(100)[1][25] == pytest.approx(frame_25)
 
 
 def test_rows_reduce_by_max_or_mean_and_rows_past_the_end_score_0():

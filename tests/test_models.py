@@ -1,8 +1,9 @@
+import numpy as np
 import pytest
 import timm
 import torch
 
-from models import SedModel, create_backbone
+from models import Features, SedModel, create_backbone
 
 TINY = dict(sample_rate=16000, n_fft=512, hop_length=160, mel_bins=32, fmin=50,
             backbone="resnet10t", head_hidden=32)
@@ -49,6 +50,52 @@ def test_denoised_channel_removes_the_steady_background_and_keeps_the_call():
     assert torch.allclose(gated[call_frames].max(), denoised[call_frames].max() - 6.0)
 
 
+def quiet_then_burst(sr: int = 16000) -> torch.Tensor:
+    """1 s (101 frames at hop 160, an odd number): faint noise with a loud 2-kHz tone at
+    0.4-0.6 s, so a channel's level changes fast and its median is far from its mean."""
+    t = torch.arange(sr) / sr
+    noise = 1e-3 * torch.randn(sr, generator=torch.Generator().manual_seed(0))
+    return noise + torch.where((t >= 0.4) & (t < 0.6), 0.5 * torch.sin(2 * torch.pi * 2000 * t),
+                               0 * t)
+
+
+def test_pcen_channel_matches_a_numpy_pcen_of_the_mel_power():
+    """PCEN (Wang et al. 2017) by hand from the same mel power: smoother M[t] = sum_j w_j E[t-j]
+    with w_j = s (1 - s)^j over j < 4 / s, normalised, and E before the first frame = E[0]; then
+    (E / (1e-6 + M)^0.98 + 2)^0.5 - 2^0.5 with E = power * 2^31 and s = 0.025."""
+    feats = Features(16000, 512, 160, 32, 50, None, ("pcen",))
+    wave = quiet_then_burst()[None]
+    with torch.no_grad():
+        power = feats.mel(feats.spectrogram(wave))[0, 0].double().numpy()  # (frames, mels)
+        pcen = feats(wave)[0, 0].double().numpy()
+    e = power * 2.0**31
+    s, taps = 0.025, 160
+    w = s * (1 - s) ** np.arange(taps)
+    w /= w.sum()
+    padded = np.concatenate([np.repeat(e[:1], taps - 1, axis=0), e])
+    m = sum(w[j] * padded[taps - 1 - j:taps - 1 - j + len(e)] for j in range(taps))
+    expected = (e / (1e-6 + m) ** 0.98 + 2) ** 0.5 - 2**0.5
+    assert pcen.shape == expected.shape == (101, 32)
+    assert expected.max() > 10 * np.median(expected)  # the onset stands out: a real check
+    assert np.allclose(pcen, expected, rtol=1e-3, atol=1e-4)
+
+
+def test_denoised_channel_is_log_mel_less_each_bins_median_over_time():
+    """Denoised = dB minus each mel bin's median over the clip's frames (the middle one of an
+    odd count), by numpy; on a short loud call the mean would sit far from the median. Gated
+    is that less 6 dB, floored at 0."""
+    feats = Features(16000, 512, 160, 32, 50, None, ("denoised", "gated"))
+    wave = quiet_then_burst()[None]
+    with torch.no_grad():
+        power = feats.mel(feats.spectrogram(wave))[0, 0].double().numpy()
+        denoised, gated = feats(wave)[0].double().numpy()
+    db = 10 * np.log10(np.maximum(power, 1e-10))
+    expected = db - np.median(db, axis=0)
+    assert len(db) % 2 == 1 and np.abs(db.mean(0) - np.median(db, 0)).max() > 10
+    assert np.allclose(denoised, expected, atol=1e-3)
+    assert np.allclose(gated, np.maximum(expected - 6.0, 0), atol=1e-3)
+
+
 def test_local_pretrained_file_is_loaded_and_missing_weights_raise(tmp_path):
     source = timm.create_model("resnet10t", pretrained=False, num_classes=0, in_chans=1)
     torch.save(source.state_dict(), tmp_path / "weights.pth")
@@ -69,6 +116,8 @@ def test_pretrained_that_cannot_be_had_raises(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(RuntimeError, match="pretrained_path"):
         create_backbone("resnet10t", 1, pretrained=True)
+
+
 def test_bn0_gradients_with_one_channel():
     """bn0's bias gradient is the sum of its output's gradient (torch's CPU BatchNorm2d on the
     channels-last-like `transpose(1, 3)` of a one-channel log-mel got it wrong)."""

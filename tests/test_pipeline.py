@@ -1,5 +1,4 @@
 """The whole pipeline as a user runs it: run.sh on a tiny demo competition, then ensemble.py."""
-import importlib.util
 import json
 import os
 import re
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import cwd
 from make_demo import make_rfcx_demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +47,8 @@ def run(*args: str, cwd: Path, **env_vars: str) -> str:
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    """Two experiments trained and inferred with run.sh on a tiny generated competition."""
+    """Two experiments trained and inferred with run.sh on a tiny generated competition, the
+    second with its folds spread over two "GPUs" (two CPU processes side by side)."""
     work = tmp_path_factory.mktemp("work")
     make_rfcx_demo(work / "input" / "tiny", seed=1, n_species=3, n_train=12, n_test=4,
                    duration=4.0, sr=16000)
@@ -55,7 +56,8 @@ def workdir(tmp_path_factory):
     # the "copy a config and append a subclass of the class above" pattern
     (work / "tiny2.py").write_text(TINY + '\n\nclass Config(Config):\n'
                                    '    backbone = "mobilenetv3_small_050"\n')
-    outputs = [run("bash", str(ROOT / "run.sh"), exp, cwd=work) for exp in ("tiny.py", "tiny2.py")]
+    outputs = [run("bash", str(ROOT / "run.sh"), "tiny.py", cwd=work),
+               run("bash", str(ROOT / "run.sh"), "tiny2.py", cwd=work, GPUS="0,1")]
     return work, outputs
 
 
@@ -133,47 +135,67 @@ def test_row_oof_and_row_level_blend(workdir):
 
 
 def test_run_sh_spreads_the_folds_over_gpus(workdir, tmp_path):
-    """GPUS=0,1: one train.py per GPU (here two CPU processes side by side), one fold each,
-    then their OOF merged: the sequential run's OOF and scores."""
+    """GPUS=0,1: one train.py per GPU, one fold each, then their OOF merged: the OOF and CV of
+    the same experiment trained fold after fold in one process."""
+    import train
+
     work, outputs = workdir
+    assert "GPU 0: --fold 0 (log: models/tiny2/train_gpu0.log)" in outputs[1]
+    assert "GPU 1: --fold 1 (log: models/tiny2/train_gpu1.log)" in outputs[1]
+    assert "fold1 epoch 0" in (work / "models/tiny2/train_gpu1.log").read_text()
+    assert "fold0 epoch 0" not in (work / "models/tiny2/train_gpu1.log").read_text()
     shutil.copytree(work / "input", tmp_path / "input")  # the demo and its audio cache
-    shutil.copy(work / "tiny.py", tmp_path)
-    out = run("bash", str(ROOT / "run.sh"), "tiny.py", cwd=tmp_path, GPUS="0,1")
-    assert "GPU 0: --fold 0 (log: models/tiny/train_gpu0.log)" in out
-    assert "GPU 1: --fold 1 (log: models/tiny/train_gpu1.log)" in out
-    assert "fold1 epoch 0" in (tmp_path / "models/tiny/train_gpu1.log").read_text()
-    assert np.allclose(np.load(tmp_path / "oof/tiny.npy"), np.load(work / "oof/tiny.npy"),
+    shutil.copy(work / "tiny2.py", tmp_path)
+    with cwd(tmp_path):
+        train.main(["tiny2.py"])
+    assert np.allclose(np.load(tmp_path / "oof/tiny2.npy"), np.load(work / "oof/tiny2.npy"),
                        atol=1e-5)
-    assert out.strip().splitlines()[-1] == outputs[0].strip().splitlines()[-1]
+    sequential = json.loads((tmp_path / "oof/tiny2.json").read_text())
+    spread = json.loads((work / "oof/tiny2.json").read_text())
+    assert sequential["cv"] == pytest.approx(spread["cv"], abs=1e-5)
+    assert sequential["fold_cv"] == pytest.approx(spread["fold_cv"], abs=1e-5)
 
 
-def test_exported_onnx_matches_torch_and_one_pass_infers_two_experiments(workdir):
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("onnxscript")
+def test_exported_onnx_matches_torch_and_one_pass_infers_two_experiments(workdir, capsys,
+                                                                         monkeypatch):
+    """export.py and infer.py's backends, called as their command lines are (in this process:
+    the scripts' own start-up is tested by run.sh above)."""
+    import export
+    import infer
+    from backends import OnnxBackend
+
     work, _ = workdir
+    monkeypatch.chdir(work)
 
     def scores(name):
         return pd.read_csv(work / f"submissions/{name}.csv").iloc[:, 1:].to_numpy()
 
     torch_tiny, torch_tiny2 = scores("tiny"), scores("tiny2")
-    out = run(sys.executable, str(ROOT / "src/export.py"), "tiny.py", cwd=work)
-    assert "onnx_max_abs_diff=" in out and (work / "models/tiny/ensemble.onnx").exists()
-    run(sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--backend", "onnx",
-        "--out", "submissions/tiny_onnx.csv", cwd=work)
-    assert np.abs(scores("tiny_onnx") - torch_tiny).max() < 1e-4
-    if importlib.util.find_spec("openvino") is not None:
-        run(sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--backend", "openvino",
-            "--out", "submissions/tiny_openvino.csv", cwd=work)
-        assert np.abs(scores("tiny_openvino") - torch_tiny).max() < 1e-4
+    export.main(["tiny.py"])
+    assert "onnx_max_abs_diff=" in capsys.readouterr().out
+    exported = work / "models/tiny/ensemble.onnx"
+    for backend in ("onnx", "openvino"):  # both are in requirements.txt
+        infer.main(["tiny.py", "--backend", backend, "--out", f"submissions/tiny_{backend}.csv"])
+        assert np.abs(scores(f"tiny_{backend}") - torch_tiny).max() < 1e-4, backend
 
-    run(sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--also", "tiny2.py",
-        "--out", "submissions/tiny_pair.csv", cwd=work)
+    class Skewed(OnnxBackend):  # an exporter that got an operator slightly wrong
+        def __call__(self, waves):
+            return [(f + 1e-3, c) for f, c in super().__call__(waves)]
+
+    good = exported.read_bytes()
+    monkeypatch.setattr(export, "OnnxBackend", Skewed)
+    with pytest.raises(SystemExit, match="differs from torch beyond 0.0001: onnx_max_abs_diff"):
+        export.main(["tiny.py"])
+    assert exported.read_bytes() == good  # the checked file stays; nothing half-written
+    assert sorted(p.name for p in exported.parent.iterdir() if "onnx" in p.name
+                  or p.name.startswith("tmp")) == ["ensemble.onnx"]
+
+    infer.main(["tiny.py", "--also", "tiny2.py", "--out", "submissions/tiny_pair.csv"])
     assert np.abs(scores("tiny_pair") - torch_tiny).max() < 1e-6
     assert np.abs(scores("tiny2") - torch_tiny2).max() < 1e-6
 
     fold0 = work / "models/tiny/fold0.pt"  # retrained after the export: refused, not stale
-    newer = (work / "models/tiny/ensemble.onnx").stat().st_mtime + 1
+    newer = exported.stat().st_mtime + 1
     os.utime(fold0, (newer, newer))
-    proc = subprocess.run([sys.executable, str(ROOT / "src/infer.py"), "tiny.py", "--backend",
-                           "onnx"], cwd=work, capture_output=True, text=True)
-    assert proc.returncode != 0 and "older than the checkpoints" in proc.stderr
+    with pytest.raises(SystemExit, match="older than the checkpoints"):
+        infer.main(["tiny.py", "--backend", "onnx"])

@@ -37,6 +37,16 @@ def test_neighbours_stay_inside_a_recording_and_follow_time():
     assert np.allclose(recording_prior(p, audio, 0.5)[:, 0], [1.0, 0, 0, 0.5, 0])
 
 
+def test_smoothing_weighs_neighbours_by_alpha_by_hand():
+    """alpha = 0.5: each neighbour counts half a row, in the sum and in the divisor, so an
+    edge row (one neighbour) divides by 1.5 and a middle row (two) by 2."""
+    rows = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    expected = [[0.5 / 1.5, 1 / 1.5],  # (0 + 0.5 * 1) / 1.5, (1 + 0.5 * 0) / 1.5
+                [1 / 2, 0.5 / 2],  # (1 + 0.5 * (0 + 0)) / 2, (0 + 0.5 * (1 + 0)) / 2
+                [0.5 / 1.5, 0.0]]  # (0 + 0.5 * 1) / 1.5, (0 + 0.5 * 0) / 1.5
+    assert np.allclose(smooth(rows, ["r"] * 3, np.arange(3.0), 0.5), expected)
+
+
 def test_validation_rows_follow_the_configs_temporal_step():
     rows = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
     assert temporal_rows(Config().infer_temporal, rows) is rows

@@ -19,8 +19,12 @@ from competitions.tables import line_of, read_table, require_filled
 from datasets import SedDataset, choose_crop
 
 RATES = [8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000]
-FAST = settings(max_examples=40, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# The same examples on every run (drawn from a hash of each test, no example database), so CI
+# never passes or fails by the luck of the draw.
+settings.register_profile(
+    "deterministic", derandomize=True, database=None, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(settings.get_profile("deterministic"), max_examples=40)
 
 
 # --- the audio loader --------------------------------------------------------------------------
@@ -94,18 +98,25 @@ def test_crop_holds_the_event_or_lies_inside_it(n, crop, a, length, seed):
         assert start <= s and s + crop <= end
 
 
+def halves(lo: int, hi: int) -> st.SearchStrategy[float]:
+    """Seconds on a 0.5-s grid (exact in binary): events then often touch the crop's edges or
+    overlap it by exactly min_overlap, where > and >= differ."""
+    return st.integers(lo, hi).map(lambda k: k / 2)
+
+
+# (weak, negative): a timed call, a weak label (the whole file), a known absence
+CALL, WEAK, ABSENCE = (False, False), (True, False), (False, True)
 events_strategy = st.lists(st.tuples(
     st.integers(0, 2),  # class
-    st.floats(0, 6, allow_nan=False), st.floats(0.01, 3, allow_nan=False),  # start, length
-    st.booleans(), st.booleans()),  # weak (whole file), a known absence
-    max_size=6)
+    halves(0, 12), halves(1, 6),  # start (0-6 s), length (0.5-3 s)
+    st.sampled_from([CALL, CALL, WEAK, ABSENCE]),  # timed calls, whose edges matter, half
+).map(lambda e: (*e[:3], *e[3])), max_size=6)
 
 
-@FAST
-@given(seconds=st.floats(0.05, 6), events=events_strategy, t_start=st.floats(0, 6),
-       min_overlap=st.sampled_from([0.0, 0.1, 0.5]))
-def test_targets_are_the_classes_whose_calls_overlap_the_crop(seconds, events, t_start,
-                                                              min_overlap):
+@settings(FAST, max_examples=100)
+@given(events=events_strategy, t_start=halves(0, 12),
+       min_overlap=st.sampled_from([0.0, 0.5, 1.0]))
+def test_targets_are_the_classes_whose_calls_overlap_the_crop(events, t_start, min_overlap):
     table = pd.DataFrame([{"id": "r", "cls": k, "t_min": 0.0 if weak else a,
                            "t_max": np.inf if weak else a + d, "negative": neg}
                           for k, a, d, weak, neg in events],

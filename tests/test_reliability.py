@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+import atomic
 import infer
 import prepare
 import train
@@ -277,6 +278,23 @@ def test_a_write_killed_midway_leaves_the_old_file_whole(tmp_path):
                     f"; import numpy as np; from atomic import write_npy; "
                     f"write_npy({str(tmp_path / 'b.npy')!r}, np.ones(3))"], check=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy", "b.npy"]
+
+
+def test_the_sweep_deletes_a_dead_writers_temporary_and_keeps_a_live_ones(tmp_path):
+    """A temporary is garbage once its writer has died, but a writer still running (another
+    process saving into the same folder) needs its own: deleting it would fail its rename."""
+    live = subprocess.Popen(["sleep", "60"])
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # exited and reaped: its pid names no process
+    try:
+        names = [f".b.npy.{atomic._HOST}-{proc.pid}.k3j_x9q1.tmp" for proc in (live, dead)]
+        for name in names:
+            (tmp_path / name).write_bytes(b"half a checkpoint")
+        atomic.write_json(tmp_path / "c.json", {"a": 1})  # the first write into the folder
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names[0], "c.json"])
+    finally:
+        live.kill()
+        live.wait()
 
 
 @pytest.mark.parametrize("change, message", [

@@ -5,6 +5,7 @@ import io
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,11 @@ from PIL import Image
 import plot
 import train
 from configs import Config, load_config
-from conftest import cwd, train_tiny
+from conftest import assert_out_of_fold, cwd, train_tiny
 from progress import train_bar
 from runinfo import run_info, save_run
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +49,27 @@ def test_saved_config_reruns_to_the_same_cv(trained):
         shutil.move("models/first", "models/tinyrun")
 
 
+def test_no_fold_model_saw_its_validation_recordings(trained):
+    work, _ = trained
+    folds = next((work / "input/cache").glob("*/folds_k2_seed42.csv"))
+    assert assert_out_of_fold(work / "models/tinyrun", folds) == 2
+
+
+def test_a_fold_refuses_to_train_on_its_validation_recordings():
+    """Only the teacher's unlabeled copies of the validation audio (distill_audio = "valid")
+    may join the training set; a labelled one stops the run before it trains."""
+    from datasets import fold_split, out_of_fold
+
+    recordings = pd.DataFrame({"id": list("abcd"), "fold": [0, 1, 0, 1]})
+    train, valid = fold_split(recordings, 0)
+    assert out_of_fold(train, valid, "fold0") == ["b", "d"]
+    as_unlabeled = pd.concat([train, valid.assign(unlabeled=True)], ignore_index=True)
+    assert out_of_fold(as_unlabeled, valid, "fold0") == ["b", "d"]
+    with pytest.raises(SystemExit, match="fold0 would train on 2 of its own validation"):
+        out_of_fold(recordings, valid, "fold0")
+    assert fold_split(recordings, None)[0]["id"].tolist() == list("abcd")  # a full fit
+
+
 def test_saved_config_keeps_types_name_and_takes_overrides(tmp_path):
     for exp in ("exp000", "exp002", "bird003"):
         cfg = load_config(exp, {"train_folds": (0, 1)})
@@ -69,8 +93,13 @@ def test_run_info_tells_parent_diff_git_and_versions():
                                              "to": "mobilenetv3_small_100"}
     assert "lr" in info["from_base"] and "lr" not in info["from_parent"]
     assert info["packages"]["torch"] == torch.__version__.split("+")[0]
-    if info["git"]["commit"] is not None:  # a checkout: its commit and state
-        assert len(info["git"]["commit"]) == 40 and isinstance(info["git"]["dirty"], bool)
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                          text=True)
+    if head.returncode == 0:  # a checkout (CI's clone): its commit and state
+        assert info["git"]["commit"] == head.stdout.strip()
+        assert isinstance(info["git"]["dirty"], bool)
+    else:  # an unpacked archive: said so, not made up
+        assert info["git"] == {"commit": None, "dirty": None, "changed": []}
 
 
 def test_train_saves_run_json(trained):

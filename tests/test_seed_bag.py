@@ -9,7 +9,7 @@ import torch
 
 from backends import checkpoint_paths, load_fold_models
 from competitions import competition_for
-from conftest import cwd, train_tiny
+from conftest import assert_out_of_fold, cwd, train_tiny
 from configs import load_config
 from datasets import RecordingWindows, folds_path, load_train_table
 from engine import predict_timelines
@@ -28,6 +28,7 @@ def test_each_fold_has_its_members_and_scores_their_mean(bagged):
         names = sorted(p.name for p in Path("models/tinybag").glob("fold*.pt")
                        if not p.name.endswith(".last.pt"))
         assert names == ["fold0.pt", "fold0_bag1.pt", "fold1.pt", "fold1_bag1.pt"]
+        assert assert_out_of_fold(Path("models/tinybag"), folds_path(cfg)) == 4  # every member
         members = [torch.load(f"models/tinybag/fold0{s}.pt", weights_only=False)["model"]
                    for s in ("", "_bag1")]
         assert any(not torch.equal(members[0][k], members[1][k]) for k in members[0]

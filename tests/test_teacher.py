@@ -1,5 +1,7 @@
 """The optional BirdNET teacher: class mapping, the cached windows, distillation targets.
 Tests that run the model skip when the extra (requirements-teacher.txt) is not installed."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,8 +9,9 @@ import torch
 
 import teacher
 from audio import save_cached
-from configs import Config
-from datasets import SedDataset
+from configs import Config, load_config
+from conftest import assert_out_of_fold, cwd
+from datasets import SedDataset, folds_path
 from losses import Distill, PANNsLoss
 
 LABELS = ["Curruca communis_Greater Whitethroat", "Parus major_Great Tit",
@@ -175,52 +178,116 @@ def test_teacher_cache_holds_logits_and_embeddings_and_is_reused(tmp_path):
     assert path.stat().st_mtime_ns == stamp
 
 
+@pytest.fixture(scope="module")
+def birdclef_demo(tmp_path_factory):
+    """One synthetic BirdCLEF demo whose audio cache and teacher windows the BirdNET
+    experiments below share (same data_dir, sample rate and teacher_hop: same cache)."""
+    from make_demo import LAYOUTS
+
+    work = tmp_path_factory.mktemp("birdclef")
+    LAYOUTS["birdclef"](work / "input" / "demo", seed=4, n_species=3, n_train=6, n_test=1,
+                        duration=6.0, sr=16000)
+    return work
+
+
+BIRDCLEF_DEMO = dict(competition="birdclef", data_dir="input/demo", sample_rate=16000,
+                     n_folds=2, teacher_hop=3.0, batch_size=4, head_hidden=16, duration=3.0,
+                     num_workers=0)
+
+
 @needs_birdnet
 @pytest.mark.parametrize("backbone", ["birdnet", "birdnet_head"])
-def test_teacher_experiments_write_oof_and_submission(backbone, tmp_path, monkeypatch,
-                                                      write_config):
+def test_teacher_experiments_write_oof_and_submission(backbone, birdclef_demo, write_config):
     import infer
     import prepare
     import train
-    from make_demo import LAYOUTS
     from oof import Oof
 
-    LAYOUTS["birdclef"](tmp_path / "input" / "demo", seed=4, n_species=3, n_train=6, n_test=1,
-                        duration=6.0, sr=16000)
-    config = write_config(tmp_path / f"t{backbone}.py", competition="birdclef",
-                          data_dir="input/demo", sample_rate=16000, n_folds=2,
-                          backbone=backbone, teacher_hop=3.0, epochs=2, batch_size=4,
-                          head_hidden=16, duration=3.0, num_workers=0)
-    monkeypatch.chdir(tmp_path)
-    for step in (prepare, train, infer):
-        step.main([config])
-    oof = Oof.load(f"oof/t{backbone}.npy")
+    config = write_config(birdclef_demo / f"t{backbone}.py", backbone=backbone, epochs=2,
+                          **BIRDCLEF_DEMO)
+    with cwd(birdclef_demo):
+        for step in (prepare, train, infer):
+            step.main([config])
+        oof = Oof.load(f"oof/t{backbone}.npy")
+        sub = pd.read_csv(f"submissions/t{backbone}.csv")
+        solution = pd.read_csv("input/demo.solution.csv")
+        if backbone == "birdnet_head":  # the heads train out of fold as the CNNs do
+            assert assert_out_of_fold(Path(f"models/t{backbone}"), folds_path(
+                load_config(config))) == 2
     assert oof.preds.shape == (6, 3) and np.isfinite(oof.preds).all()
-    sub = pd.read_csv(f"submissions/t{backbone}.csv")
-    solution = pd.read_csv("input/demo.solution.csv")
     assert sub["row_id"].tolist() == solution["row_id"].tolist()
     assert list(sub.columns[1:]) == oof.classes and sub[oof.classes].to_numpy().max() > 0
 
 
 @needs_birdnet
-def test_distilled_student_learns_from_unlabeled_audio(tmp_path, monkeypatch, write_config):
+def test_unlabeled_audio_from_a_folder_is_cached_and_labelled_by_the_teacher(birdclef_demo,
+                                                                           write_config):
     import prepare
     import train
-    from make_demo import LAYOUTS
     from oof import Oof
 
-    LAYOUTS["birdclef"](tmp_path / "input" / "demo", seed=4, n_species=3, n_train=6, n_test=1,
-                        duration=6.0, sr=16000)
-    config = write_config(tmp_path / "tdistill.py", competition="birdclef",
-                          data_dir="input/demo", sample_rate=16000, n_folds=2,
-                          backbone="cnn6", teacher_hop=3.0, epochs=1, batch_size=4,
-                          head_hidden=16, duration=3.0, num_workers=0, distill_weight=1.0,
-                          distill_loss="ce", distill_embedding=0.5, crop_pick=2,
-                          crop_pick_by="teacher", distill_audio="input/demo/test_soundscapes")
-    monkeypatch.chdir(tmp_path)
-    prepare.main([config])
-    train.main([config])
-    cached = sorted(p.parent.name for p in (tmp_path / "input" / "cache").rglob("*.n*")
+    config = write_config(birdclef_demo / "tdistill.py", backbone="cnn6", epochs=1,
+                          distill_weight=1.0, distill_loss="ce", distill_embedding=0.5,
+                          crop_pick=2, crop_pick_by="teacher",
+                          distill_audio="input/demo/test_soundscapes", **BIRDCLEF_DEMO)
+    with cwd(birdclef_demo):
+        prepare.main([config])
+        train.main([config])
+        preds = Oof.load("oof/tdistill.npy").preds
+    cached = sorted(p.parent.name for p in (birdclef_demo / "input" / "cache").rglob("*.n*")
                     if p.parent.name == "unlabeled")
     assert cached == ["unlabeled", "unlabeled"]  # the soundscape's audio and its teacher labels
-    assert np.isfinite(Oof.load("oof/tdistill.npy").preds).all()
+    assert np.isfinite(preds).all()
+
+
+BIRDSONG = Path(__file__).resolve().parents[2] / "shared" / "data" / "birdsong"
+REAL_SPECIES = ("carcar", "colliv", "cuccan", "fulatr")  # BirdNET hears each in its first 6 s
+
+
+def real_birds(out: Path, seconds: float = 6.0, sr: int = 16000) -> None:
+    """A BirdCLEF layout of the first seconds of the two birdsong recordings of each of
+    REAL_SPECIES (real xeno-canto audio)."""
+    import soundfile as sf
+
+    from audio import decode
+
+    meta = pd.read_csv(BIRDSONG / "train_metadata.csv")
+    meta = meta[meta["primary_label"].isin(REAL_SPECIES)].reset_index(drop=True)
+    sources = meta["filename"].tolist()
+    meta["filename"] = [str(Path(f).with_suffix(".flac")) for f in sources]
+    for source, name in zip(sources, meta["filename"]):
+        wave = decode(BIRDSONG / "train_audio" / source, sr)[:int(seconds * sr)]
+        (out / "train_audio" / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(out / "train_audio" / name, wave, sr)
+    meta.to_csv(out / "train_metadata.csv", index=False)
+
+
+@needs_birdnet
+@pytest.mark.skipif(not BIRDSONG.is_dir(), reason="../shared/data/birdsong not present")
+def test_the_teachers_labels_of_unlabeled_audio_lift_the_students_cv(tmp_path, write_config):
+    """Real birds, one training recording per species and fold, too little for a student
+    alone; the same run with BirdNET labelling the validation audio (`distill_audio =
+    "valid"`, its labels never seen) must score clearly higher out of fold."""
+    import prepare
+    import train
+    from metrics import lwlrap
+    from oof import Oof
+
+    real_birds(tmp_path / "input" / "real")
+    run = dict(competition="birdclef", data_dir="input/real", sample_rate=16000, n_folds=2,
+               fold_scheme="species", backbone="resnet10t", duration=2.0, epochs=6,
+               crops_per_file=6, valid_every=6, batch_size=8, lr=3e-3, warmup_epochs=0.0, n_fft=512,
+               hop_length=160, mel_bins=32, head_hidden=16, num_workers=0, teacher_hop=3.0)
+    alone = write_config(tmp_path / "alone.py", **run)
+    taught = write_config(tmp_path / "taught.py", **run, distill_weight=1.0,
+                          distill_audio="valid")
+    scores = {}
+    with cwd(tmp_path):
+        prepare.main([alone])
+        for name, config in (("alone", alone), ("taught", taught)):
+            train.main([config])
+            oof = Oof.load(f"oof/{name}.npy")
+            top1 = float(np.mean(oof.preds.argmax(1) == oof.targets.argmax(1)))
+            scores[name] = (lwlrap(oof.targets, oof.preds), top1)
+    assert scores["taught"][0] > scores["alone"][0] + 0.15, scores
+    assert scores["taught"][1] >= 0.5 > scores["alone"][1], scores

@@ -47,6 +47,22 @@ def test_mixup_union_and_logmel():
                                   model(batch["wave"], mixup=(perm, lam))["clipwise_output"])
 
 
+def test_mixup_keeps_a_class_out_of_the_loss_if_either_partner_has_it_out():
+    """Weight 0 marks a secondary label (maybe present, unknown): a mix holds both clips'
+    audio, so that class is unknown in the mix whichever partner it came from."""
+    torch.manual_seed(0)
+    batch = make_batch()
+    batch["weight"] = torch.tensor([[1, 0, 1], [1, 1, 1], [0, 1, 1],
+                                    [1, 1, 1], [1, 1, 0], [1, 1, 1]], dtype=torch.float32)
+    out, extra = Mixup(alpha=1.0, on="logmel")(batch)
+    perm = extra["mixup"][0].tolist()
+    rows = batch["weight"].tolist()
+    assert any(rows[i] != rows[j] for i, j in enumerate(perm))  # some partner differs
+    for i, j in enumerate(perm):
+        assert out["weight"][i].tolist() == [0.0 if 0 in (a, b) else 1.0
+                                             for a, b in zip(rows[i], rows[j])]
+
+
 def test_spec_augment_only_in_training():
     torch.manual_seed(0)
     model = SedModel(n_classes=3, spec_augment=dict(time_drop_width=8, time_stripes_num=2,
