@@ -41,6 +41,20 @@ def cwd(path: Path):
         os.chdir(old)
 
 
+@pytest.fixture(scope="session")
+def rfcx_tiny(tmp_path_factory) -> Path:
+    """One tiny RFCX demo (3 species, 12 train recordings of 3 s at 8 kHz) and its audio cache
+    folder, shared by the tests that train on it (resume, distributed): set
+    `data_dir=str(root / "tiny"), cache_dir=str(root / "cache")`; prepare.py fills the cache
+    once."""
+    from make_demo import make_rfcx_demo
+
+    root = tmp_path_factory.mktemp("rfcx_tiny")
+    make_rfcx_demo(root / "tiny", seed=2, n_species=3, n_train=12, n_test=2, duration=3.0,
+                   sr=8000)
+    return root
+
+
 TINY_RUN = dict(parent="configs.exp001", data_dir="input/tiny", solution_csv=None,
                 sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=1, epochs=1,
                 batch_size=4, n_fft=256, hop_length=128, mel_bins=16, backbone="resnet10t",

@@ -22,7 +22,6 @@ from configs import Config
 from conftest import assert_out_of_fold
 from datasets import EpochSampler, class_balanced_weights
 from losses import build_loss
-from make_demo import make_rfcx_demo
 from models import SedModel
 from training import FoldTrainer
 
@@ -148,10 +147,8 @@ def test_resume_state_keeps_each_ranks_rng_and_the_epoch_statistics(ranks):
 # --- end to end: torchrun with 2 processes against one process ------------------------------
 
 @pytest.fixture(scope="module")
-def config_path(tmp_path_factory, write_config_module):
-    root = tmp_path_factory.mktemp("ddp")
-    make_rfcx_demo(root / "tiny", seed=2, n_species=3, n_train=12, n_test=2, duration=3.0,
-                   sr=8000)
+def config_path(rfcx_tiny, write_config_module):
+    root = rfcx_tiny
     # dropout, mixup, SpecAugment and batch_augment draw per rank (a rank's share of the
     # batch gets other masks than the same samples would in one process): off, so the runs
     # must agree

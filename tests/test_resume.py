@@ -6,14 +6,11 @@ import torch
 
 import prepare
 import train
-from make_demo import make_rfcx_demo
 
 
 @pytest.fixture(scope="module")
-def config_path(tmp_path_factory, write_config_module):
-    root = tmp_path_factory.mktemp("resume")
-    make_rfcx_demo(root / "tiny", seed=2, n_species=3, n_train=12, n_test=2, duration=3.0,
-                   sr=8000)
+def config_path(rfcx_tiny, write_config_module):
+    root = rfcx_tiny
     path = write_config_module(
         root / "tinyresume.py", data_dir=str(root / "tiny"), cache_dir=str(root / "cache"),
         sample_rate=8000, duration=1.0, n_folds=2, crops_per_file=2, epochs=2, batch_size=4,
