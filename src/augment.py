@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import audiomentations
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -21,6 +20,10 @@ def build_wave_augment(spec: dict[str, dict] | None) -> WaveTransform | None:
     """
     if not spec:
         return None
+    # imported only when a config names transforms: it brings scipy.signal, which would
+    # otherwise add a second to the start of every script
+    import audiomentations
+
     transforms = []
     for name, kwargs in spec.items():
         cls = getattr(audiomentations, name, None)

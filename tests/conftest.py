@@ -12,6 +12,20 @@ os.environ["OMP_NUM_THREADS"] = "1"
 import pytest  # noqa: E402
 
 
+# The files whose end-to-end runs (scripts in their own processes, torchrun, notebook kernels,
+# BirdNET) take most of the suite's time, longest first: collected first, they are dealt to the
+# two test workers first (pytest.ini), and the quick files fill in around them.
+LONGEST_FIRST = ("test_pipeline.py", "test_kill_rerun.py", "test_distributed.py",
+                 "test_teacher.py", "test_notebooks.py")
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 def _write_config(path: Path, parent: str = "configs.base", **fields) -> str:
     """An experiment file stating only `fields`, as a user writes one; returns its path."""
     lines = [f"from {parent} import Config as Base", "", "", "class Config(Base):"]
