@@ -401,14 +401,12 @@ def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
             raise SystemExit(f"no fold heads in {run_dir(cfg)}: run `python src/train.py "
                              f"{cfg.name}` first")
     scores = np.zeros((len(rows), len(comp.classes)), dtype=np.float32)
-    model = None
     for audio_id, group in rows.groupby("audio_id", sort=False):
         if teacher_path(cfg, "test", audio_id).exists():
             data = load_teacher(cfg, "test", audio_id)
         else:
-            model = model or shared_birdnet()
             try:
-                data = run_teacher(model, group["path"].iloc[0], cfg.sample_rate,
+                data = run_teacher(shared_birdnet(), group["path"].iloc[0], cfg.sample_rate,
                                    cfg.teacher_hop)
             except AudioError as e:
                 print(f"warning: could not read {group['path'].iloc[0]} ({e}); its {len(group)} "

@@ -5,6 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+SHARED_DATA = ROOT.parent / "shared" / "data"  # real audio beside the clone; absent: tests skip
 # The tests' models are tiny: one thread each is faster than two fighting over OpenMP, for this
 # process and every script, notebook kernel and torchrun worker it starts (they inherit it).
 os.environ["OMP_NUM_THREADS"] = "1"

@@ -16,10 +16,11 @@ from competitions import COMPETITIONS, get_competition
 from competitions.birdclef import BirdClef, BirdClef2021
 from competitions.cornell2020 import Cornell2020
 from competitions.tables import check_submission
+from conftest import SHARED_DATA
 from make_demo import make_birdclef_demo, make_cornell2020_demo
 
 TINY = dict(n_species=3, n_train=6, n_test=2, duration=4.0, sr=16000)  # soundscapes 12 s, 18 s
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = SHARED_DATA
 BIRDSONG = SHARED / "birdsong"
 CORNELL_EXAMPLE = SHARED / "cornell-example"
 TEST_COLUMNS = ["row_id", "audio_id", "path", "t_start", "t_end"]

@@ -1,15 +1,14 @@
 """Real competition files from ../shared/data (skipped where that folder is absent)."""
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
 import infer
 import prepare
 import train
+from conftest import SHARED_DATA
 from make_demo import make_cornell2020_demo
 
-CORNELL = Path(__file__).resolve().parents[2] / "shared" / "data" / "cornell-example"
+CORNELL = SHARED_DATA / "cornell-example"
 
 
 @pytest.mark.skipif(not CORNELL.exists(), reason="../shared/data/cornell-example not present")
