@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
 from atomic import write_csv, write_json  # noqa: E402
 from blend import METHODS, align, fit_blend, fold_scores  # noqa: E402
-from competitions import checked_submission, competition_for  # noqa: E402
+from competitions import checked_submission, competition_for, submission_score  # noqa: E402
 from metrics import f1_rowwise  # noqa: E402
 from oof import Oof, load_test  # noqa: E402
 from postprocess import (Temporal, Thresholds, best_threshold, describe_folds,  # noqa: E402
@@ -129,9 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     report["submission"] = str(out)
     solution = ref.config.get("solution_csv")
     if solution and Path(solution).exists():  # an evaluation, after every choice is made
-        from score import test_score
-
-        report[f"test_{ref.metric}"] = test_score(comp, out, Path(solution))
+        report[f"test_{ref.metric}"] = submission_score(comp, out, Path(solution))
         print(f"test_{ref.metric} of the blend: {report[f'test_{ref.metric}']:.4f} "
               f"(from {solution})")
     write_json(out.with_suffix(".json"), report)

@@ -2,7 +2,7 @@
 
 Training reads a few seconds out of recordings that last minutes, so every file is decoded
 and resampled once (`prepare.py`) into an int16 .npy that `np.load(mmap_mode="r")` opens
-without reading it: a crop costs a seek, not a decode (README gives the measured figures).
+without reading it: a crop costs a seek, not a decode (docs/figures.md gives the measured figures).
 """
 from __future__ import annotations
 

@@ -134,3 +134,9 @@ class MelAugment(torch.nn.Module):
 
 def build_mel_augment(spec: dict | None) -> MelAugment | None:
     return MelAugment(**spec) if spec else None
+
+
+def mix(x: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """Mixup of a batch with its permutation, one weight per example."""
+    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x)
+    return lam * x + (1 - lam) * x[perm.to(x.device)]

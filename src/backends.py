@@ -88,7 +88,7 @@ def pairs(flat: Sequence[np.ndarray]) -> Outputs:
 
 class TorchBackend:
     """Eager PyTorch under inference_mode, AMP per `amp`, with channels_last weights, which
-    the CPU's oneDNN convolutions run several times faster too (README: bench infer).
+    the CPU's oneDNN convolutions run several times faster too (docs/figures.md: bench infer).
     `channels_last=False` leaves the models' memory format alone (validation during training,
     whose results must not depend on it)."""
 

@@ -2,17 +2,16 @@
 
     python src/bench.py io EXP      # cost of reading one training crop, by storage format
     python src/bench.py train EXP   # training samples/s end to end vs the model alone
-    python src/bench.py cv EXP ... [--seeds N]  # CV (top-1, LWLRAP, window AUC) and
-                                    # CPU-minutes per fold (mean over N seeds)
-    python src/bench.py aggregate EXP  # CV of each test-time aggregation, trained folds reused
     python src/bench.py teacher EXP # BirdNET teacher vs the experiment's model, audio s per s
     python src/bench.py infer EXP [--backend torch|onnx|openvino]
                                     # inference audio s/s: end to end, forward only, seed loop
     python src/bench.py ddp EXP     # one fold by 1 process vs 2 under torchrun (DDP)
+
+Experiment sweeps (CV of whole experiments, test-time aggregation, the results CSV) are
+sweep.py's.
 """
 from __future__ import annotations
 
-import copy
 import os
 import re
 import subprocess
@@ -25,8 +24,8 @@ import numpy as np
 import soundfile as sf
 
 from audio import decode, open_cached, stream_wave, to_float
-from configs import experiment_cli, load_config
-from datasets import cache_root, cached_path
+from configs import experiment_cli
+from cache import cache_root, cached_path
 from engine import resolve_device
 from competitions import competition_for
 
@@ -79,9 +78,9 @@ def bench_train(cfg, steps: int = 30) -> None:
     says whether the data pipeline keeps the model fed."""
     import torch
 
-    from datasets import load_train_table
+    from recordings import load_train_table
     from engine import seed_everything
-    from train import build_trainer, train_loader
+    from training import build_trainer, train_loader
 
     comp = competition_for(cfg)
     recordings, events = load_train_table(cfg, comp)
@@ -129,8 +128,9 @@ def bench_teacher(cfg, n_recordings: int = 12) -> None:
     import torch
 
     import teacher
-    from datasets import RecordingWindows
-    from engine import predict_timelines, resolve_device
+    from windows import RecordingWindows
+    from engine import resolve_device
+    from scoring import predict_timelines
     from models import build_model
 
     comp = competition_for(cfg)
@@ -158,147 +158,6 @@ def bench_teacher(cfg, n_recordings: int = 12) -> None:
     print(f"teacher_batch={model.batch} teacher_first_call_s={first_call:.1f} "
           f"teacher_audio_s_per_s={teacher_speed:.1f} student_audio_s_per_s={student_speed:.1f} "
           f"student_vs_teacher={student_speed / teacher_speed:.2f}")
-
-
-CV_METRICS = ("top1", "lwlrap", "window_auc")
-
-
-def spread(values: list[float]) -> str:
-    """Mean over folds with each fold's value: "0.203 (0.271 0.136)"."""
-    values = np.asarray(values, dtype=float)
-    return f"{np.nanmean(values):.3f} ({' '.join(f'{v:.3f}' for v in values)})"
-
-
-def bench_cv(experiments: list[str], seeds: int = 1) -> None:
-    """Train each experiment from scratch in a scratch folder (the user's models/ and oof/ are
-    left alone; input/ is shared, so the audio cache is reused) and print, side by side, the
-    validation scores of each fold's kept epoch, averaged over folds with their spread, and the
-    CPU-minutes (all processes, loader workers included) and wall minutes per fold.
-
-    With `seeds` N > 1 each experiment is trained N times, from seeds seed, seed + 1, ...,
-    on the same folds, and a last row per experiment gives the mean over those runs with
-    their standard deviation: on a few hundred validation recordings one run's luck can
-    outweigh the change a row is meant to measure."""
-    from datasets import fold_seed
-
-    src, rows = Path(__file__).resolve().parent, []
-    for name in experiments:
-        subprocess.run([sys.executable, str(src / "prepare.py"), name], check=True)
-        cfg = load_config(name)
-        paths = {"cache_dir": cache_root(cfg)}  # relative paths, resolved from here
-        paths.update({k: getattr(cfg, k) for k in ("data_dir", "test_dir", "solution_csv",
-                                                    "pretrained_path", "teacher_map",
-                                                    "distill_audio", "pseudo_labels",
-                                                    "negative_audio")
-                      if getattr(cfg, k) and getattr(cfg, k) != "valid"})
-        overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
-        runs = []
-        for k in range(seeds):
-            extra = [f"seed={cfg.seed + k}", f"fold_seed={fold_seed(cfg)}"] if k else []
-            runs.append(cv_run(name, overrides + extra, src))
-            row = {"experiment": name, **({"seed": cfg.seed + k} if seeds > 1 else {}),
-                   **{key: spread(v) if isinstance(v, list) else v
-                      for key, v in runs[-1].items()}}
-            rows.append(row)
-            print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in row.items()), flush=True)
-        if seeds > 1:
-            row = {"experiment": name, "seed": f"mean of {seeds}"}
-            for key in runs[0]:
-                values = [np.nanmean(r[key]) for r in runs]
-                row[key] = (f"{np.mean(values):.3f} ± {np.std(values, ddof=1):.3f}"
-                            if key in CV_METRICS else np.mean(values))
-            rows.append(row)
-            print(" ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in row.items()), flush=True)
-    import pandas as pd
-    print(pd.DataFrame(rows).to_string(index=False, float_format="%.1f"))
-
-
-def cv_run(name: str, overrides: list[str], src: Path) -> dict:
-    """One `train.py` run of all folds in a scratch folder: folds, CPU- and wall minutes per
-    fold, and each metric's values per fold (of a seed bag, the bag's)."""
-    import json
-    import resource
-
-    with tempfile.TemporaryDirectory() as tmp:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run([sys.executable, str(src / "train.py"), name,
-                        *[a for o in overrides for a in ("-o", o)]], cwd=tmp, check=True)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        folds = sorted(p for p in (Path(tmp) / "models" / name).glob("scores_fold*.json")
-                       if re.fullmatch(r"scores_fold\d+\.json", p.name))  # not bag members
-        scores = [json.loads(f.read_text()) for f in folds]
-    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    n = max(1, len(scores))
-    return {"folds": len(scores), "cpu_min_per_fold": cpu / 60 / n,
-            "wall_min_per_fold": wall / 60 / n,
-            **{key: [s.get(key, np.nan) for s in scores] for key in CV_METRICS}}
-
-
-def bench_aggregate(cfg) -> None:
-    """Test-time choices on the folds trained in models/EXP (`python src/train.py EXP`), each
-    fold's models (a seed bag's members) averaged as validation does. The validation
-    recordings are predicted once per inference window (the config's and the training
-    crop's, each alone and overlapping by half), then scored, on each of those windows, with
-    each row smoothed with its neighbours and mixed with the recording's max
-    (`postprocess.temporal_rows`, which moves window AUC only; the config's own
-    `infer_temporal` is left out), and for each reduction of frames to a 5-s row (max, mean)
-    and to a recording (max, mean of its frames (`infer_recording`), mean of its 3 highest
-    rows)."""
-    import pandas as pd
-    import torch
-
-    from backends import load_fold_models
-    from datasets import RecordingWindows, load_train_table, multi_hot
-    from engine import predict_timelines
-    from oof import recording_rows
-    from postprocess import temporal_rows
-    from timeline import recording_score
-    from train import score_recordings
-
-    comp = competition_for(cfg)
-    recordings, _ = load_train_table(cfg, comp)
-    device, fps = resolve_device(cfg.device), cfg.sample_rate / cfg.hop_length
-    windows = {}
-    for seconds in dict.fromkeys((cfg.infer_duration or cfg.duration, cfg.duration)):
-        windows[f"{seconds:g} s"] = {"infer_duration": seconds, "infer_hop": None}
-        windows[f"{seconds:g} s every {seconds / 2:g} s"] = {"infer_duration": seconds,
-                                                             "infer_hop": seconds / 2}
-    reduce_rows = {"max": lambda t, r: r.max(axis=0),  # of the rows (of max rows: of the frames)
-                   "mean": lambda t, r: recording_score(t, "mean"),  # of the frames
-                   "top3": lambda t, r: np.sort(r, axis=0)[-3:].mean(axis=0)}
-    temporal = [(0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.5, 0.5)]  # (smoothing, prior)
-    trials = ([(w, "max", "max", *t) for w in windows for t in temporal]
-              + [(w, r, name, 0.0, 0.0) for w in windows for r in ("max", "mean")
-                 for name in reduce_rows if (r, name) != ("max", "max")])
-    table: dict[tuple, list[dict]] = {}
-    for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
-        models = load_fold_models(cfg, len(comp.classes), device, fold)
-        valid = recordings[recordings.fold == fold]
-        y_valid = multi_hot(valid["labels"], len(comp.classes))
-        for label, overrides in windows.items():
-            wcfg = copy.copy(cfg)
-            vars(wcfg).update(overrides)
-            with torch.no_grad():
-                timelines = {i: t for i, (t,) in predict_timelines(
-                    models, RecordingWindows.from_config(valid.cache_path, wcfg), wcfg, device,
-                    ensemble=True)}
-            for trial in (t for t in trials if t[0] == label):
-                _, row_reduce, name, alpha, beta = trial
-                results = {}
-                for i, t in timelines.items():
-                    rows = recording_rows(t, fps, row_reduce)
-                    results[i] = (reduce_rows[name](t, rows),
-                                  temporal_rows({"smoothing": alpha, "prior": beta}, rows))
-                table.setdefault(trial, []).append(
-                    score_recordings(cfg, comp, y_valid, results)[0])
-    out = [{"windows": w, "row": r, "recording": name, "smoothing": a, "prior": b,
-            **{key: spread([f[key] for f in table[(w, r, name, a, b)]]) for key in CV_METRICS}}
-           for w, r, name, a, b in trials]
-    print(pd.DataFrame(out).to_string(index=False))
 
 
 def best_rates(audio_s: float, runs: dict, repeats: int) -> dict[str, float]:
@@ -412,9 +271,9 @@ def predict_one_file(exp: str, argv: list[str], backend: str, path: str, seconds
     import pandas as pd
 
     from backends import load_backend
-    from datasets import RecordingWindows
+    from windows import RecordingWindows
     from engine import resolve_device
-    from infer import predict_rows
+    from inference import predict_rows
 
     cfg, _ = experiment_cli(__doc__, [exp] + argv)
     device = resolve_device(cfg.device)
@@ -439,9 +298,9 @@ def bench_infer(cfg, args) -> None:
     import torch
 
     from backends import BACKENDS, load_backend, load_fold_models
-    from datasets import RecordingWindows
+    from windows import RecordingWindows
     from engine import resolve_device
-    from infer import predict_rows, test_rows
+    from inference import predict_rows, test_rows
 
     comp = competition_for(cfg)
     device = resolve_device(cfg.device)
@@ -550,22 +409,15 @@ def bench_ddp(cfg, processes: int = 2) -> None:
 
 BENCHES = {"io": (bench_io, no_arguments), "train": (bench_train, no_arguments),
            "infer": (bench_infer, infer_arguments), "teacher": (bench_teacher, no_arguments),
-           "ddp": (bench_ddp, no_arguments), "aggregate": (bench_aggregate, no_arguments)}
+           "ddp": (bench_ddp, no_arguments)}
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "cv":  # several experiments
-        import argparse
-
-        parser = argparse.ArgumentParser(prog="python src/bench.py cv")
-        parser.add_argument("experiments", nargs="+", metavar="EXP")
-        parser.add_argument("--seeds", type=int, default=1,
-                            help="train each experiment from this many seeds (same folds)")
-        args = parser.parse_args(argv[1:])
-        return bench_cv(args.experiments, args.seeds)
+    if argv and argv[0] in ("cv", "aggregate"):
+        raise SystemExit(f"`{argv[0]}` moved to sweep.py: python src/sweep.py {' '.join(argv)}")
     if not argv or argv[0] not in BENCHES:
-        raise SystemExit(f"usage: python src/bench.py {{{','.join([*BENCHES, 'cv'])}}} EXP")
+        raise SystemExit(f"usage: python src/bench.py {{{','.join(BENCHES)}}} EXP")
     bench, add_arguments = BENCHES[argv[0]]
     cfg, args = experiment_cli(__doc__, argv[1:], add_arguments)
     if bench is bench_infer:

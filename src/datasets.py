@@ -1,4 +1,4 @@
-"""Training crops and inference windows, read from the resampled int16 cache.
+"""Training crops read from the resampled int16 cache, and the sampler that deals them.
 
 One `SedDataset` serves strong and weak labels: a weak label is an event spanning the whole
 recording, so "crop around a random event" becomes "crop anywhere" without a second code path.
@@ -6,230 +6,14 @@ recording, so "crop around a random event" becomes "crop anywhere" without a sec
 from __future__ import annotations
 
 import random
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import Dataset, IterableDataset, Sampler, get_worker_info
+from torch.utils.data import Dataset, Sampler
 
-from audio import AudioError, open_cached, stream_wave, to_float
-
-
-def cache_root(cfg) -> Path:
-    """Where prepare.py puts resampled audio and folds: per data set and sample rate, so
-    experiments sharing both share the cache."""
-    if cfg.cache_dir:
-        return Path(cfg.cache_dir)
-    return Path("input") / "cache" / f"{Path(cfg.data_dir).name}-{cfg.sample_rate}"
-
-
-def cached_path(cfg, split: str, audio_id: str) -> Path:
-    return cache_root(cfg) / split / f"{audio_id}.npy"
-
-
-def unreadable_path(cfg) -> Path:
-    """prepare.py's list of the recordings it could not read: split, id, path, reason."""
-    return cache_root(cfg) / "unreadable.csv"
-
-
-def read_unreadable(cfg) -> dict[tuple[str, str], str]:
-    """(split, id) -> why prepare.py could not read it (empty when it read everything)."""
-    path = unreadable_path(cfg)
-    if not path.exists():
-        return {}
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return {(s, i): r for s, i, r in zip(table["split"], table["id"], table["reason"])}
-
-
-def folds_path(cfg) -> Path:
-    extra = "_fp" if cfg.false_positives else ""  # false-positive-only recordings join the folds
-    scheme = "" if cfg.fold_scheme == "stratified" else f"_{cfg.fold_scheme}"
-    return cache_root(cfg) / f"folds_k{cfg.n_folds}_seed{fold_seed(cfg)}{scheme}{extra}.csv"
-
-
-def fold_seed(cfg) -> int:
-    """The seed of the fold split: `fold_seed`, else `seed` (compare training seeds on the
-    same folds by setting fold_seed)."""
-    return cfg.seed if cfg.fold_seed is None else cfg.fold_seed
-
-
-def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int,
-               scheme: str = "stratified") -> np.ndarray:
-    """Fold index per recording, by `scheme`:
-
-    - `stratified`: stratified by its first label, grouped by `group` (the recording, or its
-      site/author) so no group is split between training and validation;
-    - `species`: every validated species keeps a recording in training, so a fold measures how
-      well a species is recognised on a new recording of it, not whether an unseen species can
-      be guessed. A species' recordings are dealt over the folds from a random one; a species
-      with one recording is always trained on (fold -1, never validated).
-    """
-    if scheme == "species":
-        return species_folds(recordings, n_folds, seed)
-    if scheme != "stratified":
-        raise SystemExit(f"unknown fold_scheme {scheme!r}; known: stratified, species")
-    import warnings
-
-    from sklearn.model_selection import StratifiedGroupKFold
-
-    y = [labels[0] if len(labels) else -1 for labels in recordings["labels"]]
-    folds = np.full(len(recordings), -1, dtype=int)
-    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # classes rarer than n_folds are expected, not an error
-        warnings.simplefilter("ignore", UserWarning)
-        try:
-            for fold, (_, valid) in enumerate(splitter.split(recordings, y, recordings["group"])):
-                folds[valid] = fold
-        except ValueError as e:  # e.g. fewer recordings than folds
-            raise SystemExit(f"cannot make {n_folds} folds of {len(recordings)} recordings: {e}; "
-                             "lower n_folds") from None
-    return folds
-
-
-def species_folds(recordings: pd.DataFrame, n_folds: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    first = np.array([labels[0] if len(labels) else -1 for labels in recordings["labels"]])
-    folds = np.full(len(recordings), -1, dtype=int)
-    for label in np.unique(first):
-        members = rng.permutation(np.flatnonzero(first == label))
-        if len(members) > 1:
-            folds[members] = (rng.integers(n_folds) + np.arange(len(members))) % n_folds
-    return folds
-
-
-def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train recordings with their fold and cache path, and their events: the labelled calls,
-    then the known absences (`negative` = True) where the competition has them."""
-    path = folds_path(cfg)
-    if not path.exists():
-        raise SystemExit(f"{path} not found: run `python src/prepare.py {cfg.name}` first")
-    recordings = competition.train_recordings()
-    folds = pd.read_csv(path, dtype={"id": str})
-    recordings = recordings.merge(folds[["id", "fold"]], on="id", how="left", validate="1:1")
-    if recordings["fold"].isna().any():
-        raise SystemExit(f"{path} lacks some train recordings: delete it and run prepare again")
-    recordings["fold"] = recordings["fold"].astype(int)
-    recordings["cache_path"] = [str(cached_path(cfg, "train", i)) for i in recordings["id"]]
-    recordings = drop_unreadable(cfg, recordings)
-    events = pd.concat([competition.train_events().assign(negative=False),
-                        competition.train_negatives().assign(negative=True)], ignore_index=True)
-    return recordings, events
-
-
-AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
-
-
-def folder_files(folder: str | None, field: str) -> pd.DataFrame:
-    """The audio files (id, path) under `folder` (config field `field`); an id is the file's
-    path inside it without suffix, with '__' for '/'."""
-    if folder is None:
-        return pd.DataFrame({"id": [], "path": []})
-    root = Path(folder)
-    if not root.is_dir():
-        raise SystemExit(f"{field} {root}: not a folder")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    return pd.DataFrame({"id": ["__".join(p.relative_to(root).with_suffix("").parts)
-                                for p in files], "path": [str(p) for p in files]})
-
-
-def unlabeled_files(cfg) -> pd.DataFrame:
-    """The audio files (id, path) of `distill_audio` when it names a folder."""
-    if cfg.distill_audio == "valid":
-        return pd.DataFrame({"id": [], "path": []})
-    return folder_files(cfg.distill_audio, "distill_audio (a folder, or 'valid')")
-
-
-def negative_recordings(cfg) -> pd.DataFrame:
-    """The recordings of `negative_audio`, cached by prepare.py as split `negative`: audio
-    that holds none of the competition's classes (no-call clips, other regions'
-    soundscapes). Their crops train with every class absent, so the model meets birds,
-    insects and sites that are not its classes, where the training recordings alone show it
-    one recording per class. Each file is listed `negative_repeat` times (a 10-min soundscape
-    holds far more distinct crops than a training recording). Columns as load_train_table's
-    (those it could not read left out)."""
-    files = folder_files(cfg.negative_audio, "negative_audio")
-    paths = [str(cached_path(cfg, "negative", i)) for i in files["id"]]
-    out = pd.DataFrame({"id": files["id"], "cache_path": paths})
-    out = out[[Path(p).exists() for p in paths]]
-    out = out.loc[out.index.repeat(cfg.negative_repeat)].reset_index(drop=True)
-    empty = [[] for _ in range(len(out))]
-    return out.assign(labels=empty, secondary=empty, fold=-1)
-
-
-def unlabeled_recordings(cfg, valid_df: pd.DataFrame) -> pd.DataFrame:
-    """Recordings whose crops train only through the teacher's soft labels (`distill_audio`):
-    a folder's files, cached by prepare.py as split `unlabeled` (e.g. a competition's
-    unlabeled soundscapes), or with "valid" the fold's own validation recordings: what such
-    audio from the test's distribution is worth, measured in CV (the teacher, not the
-    labels, hears the validation audio). Columns as load_train_table's, plus `split`."""
-    if cfg.distill_audio == "valid":
-        out = valid_df.assign(split="train")
-    else:
-        files = unlabeled_files(cfg)
-        out = pd.DataFrame({"id": files["id"], "split": "unlabeled", "cache_path": [
-            str(cached_path(cfg, "unlabeled", i)) for i in files["id"]]})
-        out = out[[Path(p).exists() for p in out["cache_path"]]]  # unreadable ones are left out
-    empty = [[] for _ in range(len(out))]
-    return out.assign(labels=empty, secondary=empty, unlabeled=True)
-
-
-def is_unlabeled(recordings: pd.DataFrame) -> list[bool]:
-    """Which recordings came from unlabeled_recordings (False where the column is missing)."""
-    if "unlabeled" not in recordings:
-        return [False] * len(recordings)
-    return recordings["unlabeled"].fillna(False).astype(bool).tolist()
-
-
-def fold_split(recordings: pd.DataFrame, fold: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(training, validation) recordings of `fold`; `None` (a full fit): all, none."""
-    valid = recordings[recordings.fold == fold] if fold is not None else recordings[:0]
-    return recordings.drop(valid.index), valid
-
-
-def out_of_fold(train_df: pd.DataFrame, valid_df: pd.DataFrame, tag: str) -> list[str]:
-    """The ids whose labels a fold trains on (unlabeled audio, which only the teacher labels,
-    left out), after checking that none is one of the fold's validation recordings: a model
-    that has seen the recordings it is scored on reports a CV the leaderboard never gives.
-    Kept in the checkpoint as `trained_on`."""
-    labelled = [i for i, u in zip(train_df["id"], is_unlabeled(train_df)) if not u]
-    if seen := sorted(set(labelled) & set(valid_df["id"])):
-        raise SystemExit(f"{tag} would train on {len(seen)} of its own validation recordings "
-                         f"({', '.join(map(str, seen[:3]))}...): its CV would not be out-of-fold")
-    return labelled
-
-
-def drop_unreadable(cfg, recordings: pd.DataFrame) -> pd.DataFrame:
-    """The recordings with a usable cache file. Those prepare.py could not read (or whose cache
-    file is missing or damaged) are left out with a warning naming each, rather than crashing
-    training at their first crop."""
-    reasons = read_unreadable(cfg)
-    bad: dict[str, str] = {}
-    for rid, path in zip(recordings["id"], recordings["cache_path"]):
-        try:
-            if len(open_cached(path)) == 0:
-                bad[rid] = "no audio samples"
-        except (OSError, ValueError) as e:
-            bad[rid] = reasons.get(("train", rid), f"no usable cache file {path} ({e})")
-    if not bad:
-        return recordings
-    if len(bad) == len(recordings):
-        raise SystemExit(f"none of the {len(recordings)} train recordings could be read "
-                         f"(see {unreadable_path(cfg)}); run prepare.py")
-    print(f"warning: training leaves out {len(bad)} unreadable recording(s):", file=sys.stderr)
-    for rid, reason in bad.items():
-        print(f"  {rid}: {reason}", file=sys.stderr)
-    return recordings[~recordings["id"].isin(set(bad))].reset_index(drop=True)
-
-
-def multi_hot(labels: list[list[int]], n_classes: int) -> np.ndarray:
-    y = np.zeros((len(labels), n_classes), dtype=np.float32)
-    for i, row in enumerate(labels):
-        y[i, list(row)] = 1.0
-    return y
+from audio import open_cached, to_float
+from recordings import is_unlabeled
 
 
 def choose_crop(n_samples: int, crop: int, start: int, end: int,
@@ -282,7 +66,7 @@ class SedDataset(Dataset):
     """
 
     def __init__(self, recordings: pd.DataFrame, events: pd.DataFrame, n_classes: int,
-                 sample_rate: int, duration: float, hop_length: int, min_overlap: float = 0.0,
+                 sample_rate: int, duration: float, hop_length: int, *, min_overlap: float = 0.0,
                  augment=None, seed: int = 0, label_smoothing: float = 0.0,
                  secondary_label: float | None = None, crop_pick: int = 1,
                  teacher: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
@@ -315,6 +99,18 @@ class SedDataset(Dataset):
         self.labels = [np.asarray(x, dtype=int) for x in recordings["labels"]]
         self.envelope_hop = max(1, sample_rate // 10)
         self._envelopes: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def from_config(cls, cfg, recordings: pd.DataFrame, events: pd.DataFrame, n_classes: int,
+                    seed: int, augment=None, teacher: tuple | None = None) -> "SedDataset":
+        """The training crops of an experiment; `teacher` = (soft labels per recording, seconds
+        per window), as teacher.crop_labels gives them."""
+        labels, window = teacher if teacher is not None else (None, 0.0)
+        return cls(recordings, events, n_classes, cfg.sample_rate, cfg.duration, cfg.hop_length,
+                   min_overlap=cfg.min_event_overlap, augment=augment, seed=seed,
+                   label_smoothing=cfg.label_smoothing, secondary_label=cfg.secondary_label,
+                   crop_pick=cfg.crop_pick, teacher=labels, window=window,
+                   pick_by=cfg.crop_pick_by)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -457,122 +253,3 @@ class EpochSampler(Sampler):
 
     def __len__(self) -> int:
         return self.n * self.crops // self.num_replicas - self.start
-
-
-def cut_windows(pieces: Iterable[np.ndarray], window: int, hop: int,
-                shifts: Sequence[int] = ()) -> Iterator[tuple[int, int, np.ndarray]]:
-    """`(pass, start sample, window)` for every window of one recording read piece by piece,
-    in order of start; it returns the recording's length in samples.
-
-    Pass 0 starts at 0; pass p + 1 (time-shift TTA) starts `shifts[p]` samples earlier, so its
-    windows straddle pass 0's boundaries. A pass ends with the first window that reaches the
-    end of the audio; samples outside the audio are zeros, and an empty recording still gives
-    one window per pass. Only the samples that a coming window needs are kept.
-    """
-    starts = [0] + [-int(s) for s in shifts]
-    done = [False] * len(starts)
-    pieces = iter(pieces)
-    buf, buf_start, n = np.zeros(0, dtype=np.float32), 0, None
-    while not all(done):
-        p = min((s, p) for p, s in enumerate(starts) if not done[p])[1]
-        start = starts[p]
-        while n is None and buf_start + len(buf) <= start + window:  # one sample more tells
-            piece = next(pieces, None)  # whether this window ends the audio
-            if piece is None:
-                n = buf_start + len(buf)
-            else:
-                buf = np.concatenate([buf, piece])
-        out = np.zeros(window, dtype=np.float32)
-        lo, hi = max(start, buf_start), min(start + window, buf_start + len(buf))
-        if hi > lo:
-            out[lo - start:hi - start] = buf[lo - buf_start:hi - buf_start]
-        yield p, start, out
-        starts[p] += hop
-        done[p] = n is not None and start + window >= n
-        keep = min((s for q, s in enumerate(starts) if not done[q]), default=buf_start)
-        drop = min(max(0, keep - buf_start), len(buf))  # never past what was read
-        buf, buf_start = buf[drop:], buf_start + drop
-    return n
-
-
-@dataclass
-class WindowBatch:
-    """Up to `batch_size` windows, possibly of several recordings, with where each came from;
-    `ends` lists `(recording, samples)` for the recordings whose last window is in this batch
-    or an earlier one, `failed` `(recording, reason)` for those that could not be read (any of
-    their windows already sent are to be discarded)."""
-
-    waves: torch.Tensor  # (windows, samples)
-    recordings: np.ndarray  # recording index of each window
-    starts: np.ndarray  # start sample of each window on its recording (negative: shifted pass)
-    passes: np.ndarray  # 0, or the time-shift pass
-    ends: list[tuple[int, int]]
-    failed: list[tuple[int, str]] = field(default_factory=list)
-
-    def pin_memory(self) -> "WindowBatch":
-        self.waves = self.waves.pin_memory()
-        return self
-
-
-class RecordingWindows(IterableDataset):
-    """Every window of `duration` s, `hop` s apart (and of the shifted passes), of a list of
-    recordings, streamed as `WindowBatch`es of `batch_size` windows.
-
-    Each loader worker decodes and resamples its own share of the recordings, piece by piece,
-    so the main process only runs models, and memory does not grow with a recording's length.
-    Windows of consecutive recordings share batches: short files still fill them.
-    """
-
-    def __init__(self, paths: Sequence[str], sample_rate: int, duration: float,
-                 hop: float | None = None, shifts: Sequence[float] = (),
-                 batch_size: int = 32) -> None:
-        self.paths = list(paths)
-        self.sr = sample_rate
-        self.window = int(round(duration * sample_rate))
-        self.hop = int(round((hop or duration) * sample_rate))
-        self.shifts = [int(round(s * sample_rate)) for s in shifts]
-        self.batch_size = batch_size
-
-    @classmethod
-    def from_config(cls, paths: Sequence[str], cfg) -> "RecordingWindows":
-        return cls(paths, cfg.sample_rate, cfg.infer_duration or cfg.duration, cfg.infer_hop,
-                   cfg.infer_tta_shifts, cfg.infer_batch_size)
-
-    def recording(self, index: int) -> Iterator[tuple[int, int, np.ndarray]]:
-        return cut_windows(stream_wave(self.paths[index], self.sr), self.window, self.hop,
-                           self.shifts)
-
-    def __iter__(self) -> Iterator[WindowBatch]:
-        worker = get_worker_info()
-        mine = range(len(self.paths))
-        if worker is not None:
-            mine = mine[worker.id::worker.num_workers]
-        waves = np.zeros((self.batch_size, self.window), dtype=np.float32)
-        meta: list[tuple[int, int, int]] = []
-        ends: list[tuple[int, int]] = []
-        failed: list[tuple[int, str]] = []
-
-        def batch() -> WindowBatch:
-            rec, start, passes = np.array(meta, dtype=np.int64).reshape(-1, 3).T.copy()
-            return WindowBatch(torch.from_numpy(waves[:len(meta)].copy()), rec, start, passes,
-                               list(ends), list(failed))
-
-        for index in mine:
-            windows = self.recording(index)
-            while True:
-                try:
-                    p, start, wave = next(windows)
-                except StopIteration as stop:
-                    ends.append((index, stop.value))
-                    break
-                except Exception as e:  # noqa: BLE001 - one unreadable file must not stop the rest
-                    failed.append((index, str(e) if isinstance(e, AudioError)
-                                   else f"{type(e).__name__}: {e}"))
-                    break
-                if len(meta) == self.batch_size:  # sent when full and a window follows, so
-                    yield batch()  # a recording's end rides with its last windows
-                    meta, ends, failed = [], [], []
-                waves[len(meta)] = wave
-                meta.append((index, start, p))
-        if meta or ends or failed:
-            yield batch()

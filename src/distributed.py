@@ -20,6 +20,8 @@ import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.parallel import DistributedDataParallel
 
+from engine import resolve_device
+
 __all__ = ["setup", "cleanup", "rank", "world_size", "is_main", "print0", "per_rank_batch",
            "shard", "all_gather", "barrier", "decorrelate", "wrap", "unwrap", "sync_batchnorm"]
 
@@ -27,8 +29,6 @@ __all__ = ["setup", "cleanup", "rank", "world_size", "is_main", "print0", "per_r
 def setup(device_name: str) -> torch.device:
     """Join the process group torchrun describes (WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR);
     returns this process's device: `cuda:LOCAL_RANK` when training on CUDA."""
-    from engine import resolve_device
-
     device = resolve_device(device_name)
     if int(os.environ.get("WORLD_SIZE", "1")) == 1 or dist.is_initialized():
         return device

@@ -111,21 +111,6 @@ def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callab
             yield r, [sink.result() for _, sink in states]
 
 
-def predict_timelines(models: list[nn.Module], windows, cfg, device: torch.device,
-                      desc: str = "predict",
-                      ensemble: bool = False) -> Iterator[tuple[int, list[np.ndarray]]]:
-    """For each recording of `windows`, its framewise probabilities on the recording's
-    timeline, one (frames, classes) array per model, or with `ensemble` one array: the
-    models' mean, taken as infer.py takes the mean of an experiment's fold models."""
-    from backends import TorchBackend
-
-    groups = [list(models)] if ensemble else [[m] for m in models]
-    backend = TorchBackend(groups, device, cfg.amp,
-                           channels_last=device.type == "cuda")  # as train.py builds them
-    yield from predict_stream(backend, windows, [cfg] * len(groups), lambda r, g: Collect(),
-                              device, desc)
-
-
 def save_checkpoint(path, model: nn.Module, **info) -> None:
     with atomic_path(path) as tmp:
         torch.save({"model": model.state_dict(), **info}, tmp)

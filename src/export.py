@@ -26,8 +26,8 @@ from backends import (Ensemble, OnnxBackend, OpenVinoBackend, TorchBackend, load
                       onnx_path)
 from competitions import competition_for
 from configs import experiment_cli
-from datasets import RecordingWindows
-from infer import test_rows
+from windows import RecordingWindows
+from inference import test_rows
 
 TOLERANCE = 1e-4
 

@@ -16,7 +16,9 @@ import torch.nn.functional as F
 from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
-from augment import build_mel_augment
+from augment import build_mel_augment, mix
+from configs.base import TEACHER_BACKBONES
+from panns import SMALL_CNNS, SmallCnn, build_panns, norm_mel_bins
 
 
 class Features(nn.Module):
@@ -144,8 +146,6 @@ def create_backbone(name: str, in_chans: int, pretrained: bool = False,
     from timm's hub (`pretrained`), or from a local file (`pretrained_path`, how Kaggle kernels
     without internet attach them); asking for weights that cannot be had raises instead of
     training from random weights unnoticed."""
-    from panns import SMALL_CNNS, SmallCnn
-
     if name in SMALL_CNNS:
         if pretrained or pretrained_path:
             raise RuntimeError(f"{name} is trained from scratch here: no pretrained weights for "
@@ -166,23 +166,6 @@ def create_backbone(name: str, in_chans: int, pretrained: bool = False,
                 "file and set pretrained_path, or set pretrained = False to train from scratch."
             ) from e
     return timm.create_model(name, pretrained=False, **kwargs)
-
-
-def norm_mel_bins(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
-    """PANNs' bn0: each mel bin of x (batch, channels, frames, mel_bins) normalised over
-    batch, frames and channels, by a BatchNorm1d over (batch, mel_bins, frames * channels).
-    Not a BatchNorm2d over `x.transpose(1, 3)`: with one channel that tensor looks
-    channels-last, and torch's CPU BatchNorm2d backward then returns wrong weight and bias
-    gradients whenever the incoming gradient has the other layout."""
-    b, c, t, m = x.shape
-    y = bn(x.permute(0, 3, 2, 1).reshape(b, m, t * c))
-    return y.reshape(b, m, t, c).permute(0, 3, 2, 1)
-
-
-def mix(x: torch.Tensor, perm: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
-    """Mixup of a batch with its permutation, one weight per example."""
-    lam = lam.view(-1, *([1] * (x.dim() - 1))).to(x)
-    return lam * x + (1 - lam) * x[perm.to(x.device)]
 
 
 class SedModel(nn.Module):
@@ -259,10 +242,11 @@ class SedModel(nn.Module):
 def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
     """The model a config describes; `weights=False` skips pretrained loading (the caller is
     about to load a trained checkpoint anyway)."""
+    if cfg.backbone in TEACHER_BACKBONES:
+        raise SystemExit(f"backbone {cfg.backbone!r} is the BirdNET teacher, not a CNN: train.py "
+                         "and infer.py run it through teacher.py")
     path = cfg.pretrained_path if weights else None
     if cfg.backbone.startswith("panns_"):
-        from panns import build_panns
-
         if tuple(cfg.channels) != ("logmel",) or cfg.pooling != "attention" or cfg.pretrained:
             raise SystemExit(f"{cfg.backbone} takes one log-mel channel and its own head: set "
                              "channels=('logmel',), pooling='attention', and weights through "

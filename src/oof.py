@@ -19,8 +19,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from atomic import atomic_path, write_json, write_npy
+from recordings import multi_hot
 
 ROW_SECONDS = 5  # the scored row of the soundscape formats (competitions.tables.CHUNK)
 
@@ -109,17 +111,6 @@ class Oof:
                        z["weak"])
 
 
-def recording_rows(timeline: np.ndarray, fps: float, reduce: str = "max") -> np.ndarray:
-    """(rows, classes): max (or mean) of a recording's timeline in each ROW_SECONDS row
-    covering it, the last one possibly past its end (as the soundscape formats' test rows)."""
-    from timeline import reduce_rows
-
-    seconds = max(len(timeline) - 1, 1) / fps
-    n = max(1, int(np.ceil(seconds / ROW_SECONDS - 1e-6)))
-    starts = np.arange(n, dtype=np.float64) * ROW_SECONDS
-    return reduce_rows(timeline, fps, starts, starts + ROW_SECONDS, reduce)
-
-
 def row_targets(events, rec_id: str, n_rows: int, n_classes: int) -> tuple[np.ndarray, bool]:
     """Classes whose labelled events overlap each row of one recording; True when one of them
     is a weak label (no end time), which then marks every row."""
@@ -181,10 +172,6 @@ def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray,
 
 def merge_folds(cfg, competition, recordings) -> Oof:
     """Join the trained folds' validation predictions into `oof/<exp>.npy` + `.json`."""
-    import pandas as pd
-
-    from datasets import multi_hot
-
     folds = cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds)
     parts = []
     for fold in folds:

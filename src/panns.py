@@ -20,11 +20,22 @@ import torch.nn.functional as F
 from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
-from models import mix, norm_mel_bins
+from augment import mix
 
 AUDIOSET_CLASSES = 527
 FRONT_END = ("spectrogram_extractor", "logmel_extractor")  # fixed DSP weights: never re-initialised
 CHANNELS = (1, 64, 128, 256, 512, 1024, 2048)
+
+
+def norm_mel_bins(bn: nn.BatchNorm1d, x: torch.Tensor) -> torch.Tensor:
+    """PANNs' bn0: each mel bin of x (batch, channels, frames, mel_bins) normalised over
+    batch, frames and channels, by a BatchNorm1d over (batch, mel_bins, frames * channels).
+    Not a BatchNorm2d over `x.transpose(1, 3)`: with one channel that tensor looks
+    channels-last, and torch's CPU BatchNorm2d backward then returns wrong weight and bias
+    gradients whenever the incoming gradient has the other layout."""
+    b, c, t, m = x.shape
+    y = bn(x.permute(0, 3, 2, 1).reshape(b, m, t * c))
+    return y.reshape(b, m, t, c).permute(0, 3, 2, 1)
 
 
 def _uninit(layer_cls: type[nn.Module], *args, **kwargs) -> nn.Module:

@@ -29,8 +29,11 @@ from atomic import atomic_path
 from audio import load_wave
 from competitions import COMPETITIONS, competition_for
 from configs import experiment_cli
-from datasets import RecordingWindows, cached_path, load_train_table
-from engine import predict_timelines, resolve_device
+from cache import cached_path
+from recordings import load_train_table
+from windows import RecordingWindows
+from engine import resolve_device
+from scoring import predict_timelines
 from models import Features, build_model
 from oof import run_dir
 

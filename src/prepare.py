@@ -1,6 +1,9 @@
 """Decode every train and test recording once into the resampled int16 cache, and write folds.
 
-    python src/prepare.py EXP
+    python src/prepare.py EXP [--teacher]
+
+`--teacher` also runs the optional BirdNET teacher (teacher.py) once over the cached train and
+test audio, storing its window logits and embeddings for the experiments that use them.
 
 Idempotent: files already cached are kept, so a second run (or a run after a crash) only
 does what is missing. A file that cannot be read stops nothing: every such file is listed with
@@ -23,8 +26,9 @@ from audio import AudioError, cache_audio, open_cached
 from competitions import competition_for
 from competitions.tables import fail
 from configs import experiment_cli
-from datasets import (cache_root, cached_path, fold_seed, folder_files, folds_path,
-                      make_folds, unlabeled_files, unreadable_path)
+from cache import cache_root, cached_path, fold_seed, folds_path, unreadable_path
+from folds import make_folds
+from recordings import folder_files, unlabeled_files
 
 SHOWN = 20  # unreadable files printed; all of them go to unreadable.csv
 
@@ -117,7 +121,11 @@ def check_event_times(cfg, comp, recordings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg, _ = experiment_cli(__doc__, argv)
+    def add_arguments(parser):
+        parser.add_argument("--teacher", action="store_true",
+                            help="fill the BirdNET teacher's cache too (requirements-teacher.txt)")
+
+    cfg, args = experiment_cli(__doc__, argv, add_arguments)
     comp = competition_for(cfg)
 
     recordings = comp.train_recordings()
@@ -145,6 +153,13 @@ def main(argv: list[str] | None = None) -> None:
                                                  cfg.fold_scheme)})
         write_csv(path, folds)
     print(f"folds: {path}")
+    if args.teacher:
+        import teacher  # torch and the optional extra, only when asked for
+
+        teacher.competition_map(cfg, comp)
+        teacher.fill_cache(cfg, {"train": recordings["id"].tolist(),
+                                 "test": tests["audio_id"].tolist()})
+        print(f"teacher cache: {teacher.teacher_root(cfg)}")
 
 
 if __name__ == "__main__":

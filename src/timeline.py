@@ -107,18 +107,3 @@ class RowReducer:
     def result(self) -> np.ndarray:
         scale = np.where(self.mean, 1.0 / np.maximum(self.count, 1), 1.0)
         return (self.acc * scale[:, None]).astype(np.float32)
-
-
-def recording_score(timeline: np.ndarray, reduce: str = "max") -> np.ndarray:
-    """A whole recording's score per class from its (frames, classes) timeline: the max of its
-    frames, or their mean (`infer_recording`)."""
-    return timeline.mean(axis=0) if check_reduce(reduce) == "mean" else timeline.max(axis=0)
-
-
-def reduce_rows(timeline: np.ndarray, fps: float, t_start: np.ndarray,
-                t_end: np.ndarray, reduce: str = "max") -> np.ndarray:
-    """Max (or mean) per class inside each [t_start, t_end) of a whole (frames, classes)
-    timeline held in memory (t_end NaN: to the end); a row past the end of the audio scores 0."""
-    reducer = RowReducer(*row_frames(np.asarray(t_start), np.asarray(t_end), fps), reduce)
-    reducer.add(0, np.asarray(timeline))
-    return reducer.result()

@@ -8,17 +8,25 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn as nn
+from torch.utils.data import DataLoader
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
-from atomic import atomic_path
-from augment import build_batch_augment
-from distributed import all_gather, barrier, is_main, rank, unwrap
-from engine import autocast
+from atomic import atomic_path, write_csv, write_json
+from augment import build_batch_augment, build_wave_augment, mix
+from datasets import EpochSampler, SedDataset, class_balanced_weights
+from distributed import (all_gather, barrier, is_main, per_rank_batch, print0, rank, unwrap,
+                         world_size, wrap)
+from engine import autocast, save_checkpoint
+from losses import Distill, build_loss
 from metrics import MetricMeter
-from models import mix
+from models import build_model
+from oof import model_tag, run_dir, save_fold_part
+from recordings import multi_hot
+from scoring import validate
 
 RUN_ONLY = {"device", "num_workers", "checkpoint_every", "train_folds"}  # may change on resume
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -211,3 +219,102 @@ def merge_running(parts: list[dict]) -> dict:
     return {"loss": sum(p["loss"] for p in parts), "count": sum(p["count"] for p in parts),
             "truth": [t for p in parts for t in p["truth"]],
             "scores": [s for p in parts for s in p["scores"]]}
+
+
+def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch.device,
+                 teacher: tuple | None = None) -> tuple[SedDataset, EpochSampler, DataLoader]:
+    """The fold's crops, dealt by an EpochSampler (class-balanced with `balanced`) to this
+    rank's share of the batch; `teacher` as SedDataset.from_config takes it."""
+    dataset = SedDataset.from_config(cfg, train_df, events, n_classes, seed,
+                                     build_wave_augment(cfg.augment), teacher)
+    weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
+    sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed,
+                           num_replicas=world_size(), rank=rank())
+    loader = DataLoader(dataset, batch_size=per_rank_batch(cfg.batch_size), sampler=sampler,
+                        drop_last=True, num_workers=cfg.num_workers,
+                        pin_memory=device.type == "cuda", persistent_workers=cfg.num_workers > 0,
+                        generator=torch.Generator())  # keeps torch's global RNG untouched
+    return dataset, sampler, loader
+
+
+def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.device) -> FoldTrainer:
+    """The fold's model (channels-last on a GPU, DDP-wrapped under torchrun), its loss (with
+    the teacher's term when distilling) and their FoldTrainer."""
+    model = build_model(cfg, n_classes).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    model = wrap(model, device, cfg.sync_bn)
+    loss = build_loss(cfg.loss, **cfg.loss_args)
+    if cfg.distill_weight or cfg.distill_embedding:
+        loss = Distill(loss, cfg.distill_weight, cfg.distill_loss, cfg.distill_temperature,
+                       cfg.distill_embedding)
+    return FoldTrainer(cfg, model, loss, steps_per_epoch, device)
+
+
+class FoldRun:
+    """The end of each epoch of one fold: validation when due, the log, and the weights kept
+    (`keep`: the best epoch by `metric`, or the last; `average_last`: the mean of the last
+    epochs' weights) with their OOF part and scores."""
+
+    def __init__(self, cfg, comp, fold: int | None, member: int, valid_df, trainer: FoldTrainer,
+                 device: torch.device, trained_on: list[str]) -> None:
+        self.cfg, self.comp, self.fold, self.member = cfg, comp, fold, member
+        self.valid_df, self.trainer, self.device, self.trained_on = valid_df, trainer, device, trained_on
+        self.tag, self.out = model_tag(fold, member), run_dir(cfg)
+        self.state_path = self.out / f"{self.tag}.last.pt"
+        self.metric = cfg.metric or comp.metric
+        self.y_valid = multi_hot(valid_df["labels"], len(comp.classes))
+        self.bagged = cfg.seed_bag > 1  # each member's scores are its own; the bag is scored too
+        # a bag member kept after its last epoch unscored (only the bag's mean is validated)
+        self.unscored = self.bagged and fold is not None and not cfg.validate_members
+
+    def resume(self) -> None:
+        if self.trainer.load(self.state_path):
+            print0(f"{self.tag}: resuming at epoch {self.trainer.epoch} step {self.trainer.step}"
+                   if self.trainer.epoch < self.cfg.epochs else f"{self.tag}: already trained")
+
+    def evaluate(self) -> tuple[dict, np.ndarray, list]:
+        if not len(self.valid_df) or self.unscored:  # a full fit has nothing to validate on
+            return {}, self.y_valid, []
+        return validate(self.cfg, self.comp, self.trainer.eval_model, self.valid_df,
+                        self.y_valid, self.device)
+
+    def keep(self, scores: dict, preds: np.ndarray, rows: list) -> None:
+        if not is_main():
+            return
+        save_checkpoint(self.out / f"{self.tag}.pt", self.trainer.eval_model,
+                        epoch=self.trainer.epoch - 1, score=scores.get(self.metric),
+                        classes=self.comp.classes, config=self.cfg.to_dict(),
+                        trained_on=self.trained_on)
+        if self.fold is not None and not self.unscored:
+            first_of_bag = "_bag0" if self.bagged and not self.member else ""
+            save_fold_part(self.cfg, self.fold, self.valid_df["id"].tolist(), preds, rows,
+                           self.member if self.bagged else None)
+            write_json(self.out / f"scores_{self.tag}{first_of_bag}.json",
+                       {"epoch": self.trainer.epoch - 1, **scores})
+
+    def end_epoch(self) -> None:
+        cfg, trainer = self.cfg, self.trainer
+        stats = trainer.end_epoch()
+        epoch, last = trainer.epoch - 1, trainer.epoch == cfg.epochs
+        due = last or trainer.epoch % cfg.valid_every == 0
+        scores, preds, rows = self.evaluate() if due else ({}, self.y_valid, [])
+        trainer.log.append({"epoch": epoch, **stats, **scores})
+        improved = bool(scores) and scores[self.metric] > trainer.best
+        if improved:
+            trainer.best = scores[self.metric]
+        kept = last if cfg.keep == "last" or not scores else improved
+        if kept and not cfg.average_last:
+            self.keep(scores, preds, rows)
+        print0(f"{self.tag} epoch {epoch}: loss {stats['loss']:.4f} "
+               + " ".join(f"{k} {v:.4f}" for k, v in scores.items()) + (" *" if improved else ""))
+        if last and cfg.average_last:  # PSLA: the mean of the last epochs' weights
+            trainer.eval_model.load_state_dict(trainer.averaged_weights())
+            scores, preds, rows = self.evaluate()
+            trainer.log.append({"epoch": f"mean of last {len(trainer.recent)}", **scores})
+            self.keep(scores, preds, rows)
+            print0(f"{self.tag}: mean of the last {len(trainer.recent)} epochs: "
+                   + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+        if is_main():
+            write_csv(self.out / f"log_{self.tag}.csv", pd.DataFrame(trainer.log))
+        trainer.save(self.state_path)

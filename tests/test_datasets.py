@@ -5,8 +5,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from audio import decode, open_cached, save_cached, to_float
-from datasets import (EpochSampler, SedDataset, choose_crop, class_balanced_weights,
-                      make_folds)
+from datasets import choose_crop, class_balanced_weights, EpochSampler, SedDataset
+from folds import make_folds
 
 SR = 1000
 

@@ -15,8 +15,8 @@ import torch.nn as nn
 from audio import decode, save_cached, stream_wave
 from backends import Ensemble, TorchBackend
 from configs import Config
-from datasets import RecordingWindows, cut_windows
-from infer import predict_rows
+from windows import cut_windows, RecordingWindows
+from inference import predict_rows
 from models import Features, SedModel
 from timeline import RowReducer, Timeline, row_frames
 
@@ -293,7 +293,7 @@ def test_memory_stays_bounded_on_a_long_recording(tmp_path):
 def test_validation_scores_each_recording_by_infer_recording(tmp_path):
     from types import SimpleNamespace
 
-    from train import validate
+    from scoring import validate
 
     files = [tone_file(tmp_path / "a.wav", 8.0, [(10, 2.0, 3.0)]),  # class 0 for 1 s of 8
              tone_file(tmp_path / "b.wav", 8.0, [(20, 0.0, 8.0)])]  # class 1 throughout

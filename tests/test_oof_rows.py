@@ -2,7 +2,8 @@
 targets from the labelled events that overlap each row."""
 import numpy as np
 
-from oof import recording_rows, row_targets
+from oof import row_targets
+from scoring import recording_rows
 
 
 def test_recording_rows_take_the_max_inside_each_5s_row():

@@ -45,7 +45,8 @@ def test_negative_audio_is_cached_and_trains_with_every_class_absent(demo, write
     import soundfile as sf
 
     from configs import load_config
-    from datasets import SedDataset, negative_recordings
+    from datasets import SedDataset
+    from recordings import negative_recordings
 
     root, _ = demo
     folder = root / "nocall" / "site_a"

@@ -21,7 +21,7 @@ from atomic import write_npy
 from audio import AudioError, cache_audio, decode, open_cached, stream_wave, to_float
 from competitions import checked_submission, get_competition
 from configs import load_config, parse_overrides
-from datasets import load_train_table
+from recordings import load_train_table
 from make_demo import make_rfcx_demo
 
 ROOT = Path(__file__).resolve().parents[1]

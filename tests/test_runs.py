@@ -58,7 +58,7 @@ def test_no_fold_model_saw_its_validation_recordings(trained):
 def test_a_fold_refuses_to_train_on_its_validation_recordings():
     """Only the teacher's unlabeled copies of the validation audio (distill_audio = "valid")
     may join the training set; a labelled one stops the run before it trains."""
-    from datasets import fold_split, out_of_fold
+    from folds import fold_split, out_of_fold
 
     recordings = pd.DataFrame({"id": list("abcd"), "fold": [0, 1, 0, 1]})
     train, valid = fold_split(recordings, 0)
@@ -152,7 +152,7 @@ def test_epoch_bar_shows_speed_loss_and_last_scores(trained):
     with cwd(work):
         cfg = load_config(path)
         from competitions import competition_for
-        from datasets import load_train_table
+        from recordings import load_train_table
 
         comp = competition_for(cfg)
         recordings, events = load_train_table(cfg, comp)

@@ -10,9 +10,11 @@ import torch
 from backends import checkpoint_paths, load_fold_models
 from competitions import competition_for
 from conftest import assert_out_of_fold, cwd, train_tiny
-from configs import load_config
-from datasets import RecordingWindows, folds_path, load_train_table
-from engine import predict_timelines
+from configs import Config, load_config
+from cache import folds_path
+from recordings import load_train_table
+from windows import RecordingWindows
+from scoring import predict_timelines
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +90,10 @@ def test_a_mixed_bag_trains_and_loads_each_member_with_its_overrides(tmp_path):
 
 
 def test_bag_overrides_refuse_what_the_members_must_share():
-    cfg = load_config("exp001", {"seed_bag": 2, "bag_overrides": ({}, {"infer_hop": 1.0})})
+    with pytest.raises(ValueError, match="infer_hop"):  # when the config loads, not mid-run
+        load_config("exp001", {"seed_bag": 2, "bag_overrides": ({}, {"infer_hop": 1.0})})
+    cfg = Config(seed_bag=2, bag_overrides=({}, {"infer_hop": 1.0}))
     with pytest.raises(ValueError, match="infer_hop"):
         cfg.member(1)
     with pytest.raises(AttributeError, match="chanels"):
-        load_config("exp001", {"bag_overrides": ({"chanels": ("pcen",)},)}).member(0)
+        load_config("exp001", {"bag_overrides": ({"chanels": ("pcen",)},)})

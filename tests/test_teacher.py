@@ -11,7 +11,8 @@ import teacher
 from audio import save_cached
 from configs import Config, load_config
 from conftest import SHARED_DATA, assert_out_of_fold, cwd
-from datasets import SedDataset, folds_path
+from cache import folds_path
+from datasets import SedDataset
 from losses import Distill, PANNsLoss
 
 LABELS = ["Curruca communis_Greater Whitethroat", "Parus major_Great Tit",
@@ -123,7 +124,8 @@ def test_unlabeled_audio_trains_only_through_the_teacher(tmp_path):
 
 
 def test_unlabeled_recordings_come_from_a_folder_or_the_validation_fold(tmp_path):
-    from datasets import cached_path, unlabeled_recordings
+    from cache import cached_path
+    from recordings import unlabeled_recordings
 
     folder = tmp_path / "soundscapes"
     (folder / "site").mkdir(parents=True)
@@ -153,7 +155,7 @@ def test_pseudo_labels_come_from_an_experiments_oof_rows_for_unlabeled_audio_onl
     with pytest.raises(SystemExit, match="not found"):
         teacher.oof_labels(tmp_path / "missing.npz", train_df)
     with pytest.raises(SystemExit, match="set distill_audio"):  # nothing they could label
-        teacher.distillation_set(Config(pseudo_labels=str(path)), None, train_df, train_df[:0])
+        Config(pseudo_labels=str(path), distill_weight=1.0).validate()
 
 
 def test_teacher_guided_crops_land_where_the_species_is_heard(tmp_path):

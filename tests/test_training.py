@@ -141,3 +141,54 @@ def test_ema_and_average_of_last_epochs():
     assert len(trainer.recent) == 2
     assert torch.allclose(trainer.averaged_weights()[key],
                           (trainer.recent[0][key] + trainer.recent[1][key]) / 2)
+
+
+class ScriptedTrainer:
+    """What FoldRun reads of a FoldTrainer: the epoch counter, the best score so far, the log,
+    the weights to keep and the resumable state."""
+
+    def __init__(self) -> None:
+        self.epoch, self.best, self.log, self.recent = 0, float("-inf"), [], []
+        self.eval_model = torch.nn.Linear(2, 2)
+
+    def end_epoch(self) -> dict:
+        self.epoch += 1
+        return {"loss": 1.0 / self.epoch}
+
+    def save(self, path) -> None:
+        pass
+
+
+@pytest.mark.parametrize("keep, kept_epoch", [("best", 1), ("last", 2)])
+def test_keep_picks_the_best_validated_epoch_or_the_last(keep, kept_epoch, tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    import training
+
+    monkeypatch.chdir(tmp_path)
+    lwlrap = iter([0.5, 0.7, 0.6])  # epoch 1 is the best; epoch 2 the last
+    monkeypatch.setattr(training, "validate", lambda cfg, comp, model, valid, y, device: (
+        {"lwlrap": next(lwlrap)}, np.zeros((1, 2)), [np.zeros((1, 2))]))
+    cfg = Config(epochs=3, keep=keep, metric="lwlrap")
+    cfg.name = "keeper"
+    comp = type("Comp", (), {"classes": ["a", "b"], "metric": "lwlrap"})()
+    valid = pd.DataFrame({"id": ["v"], "labels": [[0]], "fold": [0]})
+    run = training.FoldRun(cfg, comp, 0, 0, valid, ScriptedTrainer(), torch.device("cpu"), ["t"])
+    for _ in range(cfg.epochs):
+        run.end_epoch()
+    saved = torch.load(tmp_path / "models" / "keeper" / "fold0.pt", weights_only=False)
+    assert saved["epoch"] == kept_epoch and saved["trained_on"] == ["t"]
+    assert [row["lwlrap"] for row in run.trainer.log] == [0.5, 0.7, 0.6]
+
+
+def test_config_rules_linking_fields_stop_a_run_when_it_loads():
+    from configs import ConfigError, load_config
+
+    for override, why in [({"keep": "first"}, "keep 'first'"),
+                          ({"distill_audio": "valid"}, "distill_weight"),
+                          ({"backbone": "birdnet", "full_fit": True}, "no full fit"),
+                          ({"negative_audio": "x", "distill_weight": 1.0}, "negative_audio"),
+                          ({"pseudo_labels": "x.npz", "distill_weight": 1.0}, "pseudo_labels")]:
+        with pytest.raises(ConfigError, match=why):
+            load_config("exp001", override)

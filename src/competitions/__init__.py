@@ -42,3 +42,18 @@ def checked_submission(comp: Competition, row_ids: list[str], scores: np.ndarray
         return comp.make_submission(row_ids, scores)
     except ValueError as e:
         raise SystemExit(f"{out} not written: {e}") from None
+
+
+def submission_score(comp, submission: Path, solution: Path) -> float:
+    """Score a written submission file against the true labels, rows matched by id."""
+    row_ids, truth = comp.load_solution(solution)
+    sub = pd.read_csv(submission, dtype=str)  # ids such as "1e5" must stay strings
+    if "birds" in sub.columns:  # label-list formats: the predicted labels as 0/1 scores
+        sub_ids, scores = comp.load_solution(submission)
+        sub = pd.DataFrame(scores, index=sub_ids, columns=comp.classes)
+    else:
+        sub = sub.set_index(sub.columns[0])[comp.classes].astype(np.float64)
+    missing = set(row_ids) - set(sub.index)
+    if missing:
+        raise SystemExit(f"{submission} lacks {len(missing)} row(s) of {solution}")
+    return comp.score(truth, sub.loc[row_ids].to_numpy(np.float64))

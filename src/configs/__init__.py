@@ -1,4 +1,9 @@
-"""Experiment configs: one file per experiment, named after it (exp001.py -> "exp001")."""
+"""Experiment configs: one file per experiment, named after it (exp001.py -> "exp001").
+
+The configs a user starts from live here, in `src/configs/`; experiment histories live in
+`experiments/<group>/` (the birdsong ablation: `experiments/birdsong/bird080.py`), each a
+one-level diff of a frozen recipe in `experiments/<group>/recipes/`. Both load by name.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,18 +11,89 @@ import ast
 import importlib
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from .base import FIELDS, Config, UnknownFieldError, did_you_mean
+from .base import FIELDS, Config, ConfigError, UnknownFieldError, did_you_mean
 
-__all__ = ["Config", "FIELDS", "load_config", "parse_overrides", "experiment_cli",
-           "from_saved"]
+__all__ = ["Config", "ConfigError", "FIELDS", "load_config", "parse_overrides", "experiment_cli",
+           "from_saved", "find_experiment", "CONFIGS", "EXPERIMENTS"]
+
+CONFIGS = Path(__file__).resolve().parent  # src/configs
+ROOT = CONFIGS.parents[1]  # the repository, whatever the working directory
+EXPERIMENTS = ROOT / "experiments"
+
+
+def _experiments_package() -> None:
+    """Make `experiments.<group>.<name>` importable (an experiment imports its recipe as
+    `from experiments.birdsong.recipes.bird075 import Config as Recipe`) without putting the
+    repository root, and the scripts beside it, on the import path."""
+    if "experiments" in sys.modules:
+        return
+    spec = importlib.util.spec_from_loader("experiments", loader=None, is_package=True)
+    spec.submodule_search_locations = [str(EXPERIMENTS)]  # type: ignore[union-attr]
+    sys.modules["experiments"] = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+
+
+_experiments_package()
+
+
+def _module_name(path: Path) -> str | None:
+    """The importable name of a config file here or under experiments/, else None."""
+    path = path.resolve()
+    for folder, package in ((CONFIGS, "configs"), (EXPERIMENTS, "experiments")):
+        if folder in path.parents:
+            parts = path.relative_to(folder).with_suffix("").parts
+            if all(p.isidentifier() for p in parts):
+                return ".".join((package, *parts))
+    return None
+
+
+def _known() -> str:
+    here = sorted(p.stem for p in CONFIGS.glob("*.py") if p.stem[0] != "_")
+    groups = [f"experiments/{g.name}/: {len(names)} ({names[0]} ... {names[-1]})"
+              for g in sorted(EXPERIMENTS.glob("*/"))
+              if (names := sorted(p.stem for p in g.glob("*.py") if p.stem[0] != "_"))]
+    return "; ".join([f"src/configs/: {', '.join(here)}", *groups])
+
+
+def find_experiment(name: str) -> Path | None:
+    """The file of experiment `name`: `src/configs/<name>.py` first, then
+    `experiments/<group>/<name>.py` (recipes/ is not searched: a recipe is no experiment)."""
+    if not name.isidentifier():
+        return None
+    if (CONFIGS / f"{name}.py").is_file():
+        return CONFIGS / f"{name}.py"
+    found = sorted(EXPERIMENTS.glob(f"*/{name}.py"))
+    if len(found) > 1:
+        raise SystemExit(f"experiment {name!r} is ambiguous: "
+                         f"{', '.join(str(p.relative_to(ROOT)) for p in found)}; load it by path")
+    return found[0] if found else None
+
+
+def _import(path: Path):
+    """Import a config file: by its package name when it is one (so that loading by name or by
+    path gives the same class, and runinfo names its parent), else straight from the file."""
+    where = path.resolve().relative_to(ROOT) if ROOT in path.resolve().parents else path
+    try:
+        if module_name := _module_name(path):
+            return importlib.import_module(module_name)
+        spec = importlib.util.spec_from_file_location(f"configs.{path.stem}", path)
+        if spec is None:
+            raise FileNotFoundError(f"no config file {path}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        return module
+    except UnknownFieldError as e:
+        raise SystemExit(f"{where}: {e}") from None
 
 
 def load_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
-    """Import `configs/<name>.py` (or a path to a .py file) and instantiate its `Config`, or
-    read a run's saved `models/<exp>/config.json` (see `from_saved`).
+    """Instantiate the `Config` of experiment `name` (`src/configs/<name>.py`, else
+    `experiments/<group>/<name>.py`), of a path to a .py file, or read a run's saved
+    `models/<exp>/config.json` (see `from_saved`); `overrides` change fields, and the result
+    passes `Config.validate()`.
 
     The experiment's name, which names every output, is the file's stem (a saved config keeps
     the name of the run that wrote it).
@@ -26,32 +102,22 @@ def load_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
     if path.suffix == ".json":
         return from_saved(path, overrides)
     if path.suffix == ".py":
-        spec = importlib.util.spec_from_file_location(f"configs.{path.stem}", path)
-        if spec is None or not path.exists():
+        if not path.is_file():
             raise FileNotFoundError(f"no config file {path}")
-        module = importlib.util.module_from_spec(spec)
-        try:
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except UnknownFieldError as e:
-            raise SystemExit(f"{path}: {e}") from None
-        name = path.stem
     else:
-        try:
-            module = importlib.import_module(f"configs.{name}")
-        except UnknownFieldError as e:
-            raise SystemExit(f"src/configs/{name}.py: {e}") from None
-        except ModuleNotFoundError as e:
-            if e.name != f"configs.{name}":
-                raise
-            known = sorted(p.stem for p in Path(__file__).parent.glob("*.py") if p.stem[0] != "_")
-            raise SystemExit(f"no experiment {name!r}: expected src/configs/{name}.py "
-                             f"(known: {', '.join(known)})") from None
+        found = find_experiment(name)
+        if found is None:
+            raise SystemExit(f"no experiment {name!r}: looked for src/configs/{name}.py, then "
+                             f"experiments/*/{name}.py (known: {_known()})")
+        path = found
+    module = _import(path)
     cls = getattr(module, "Config", None)
     if not (isinstance(cls, type) and issubclass(cls, Config)):
         raise TypeError(f"{module.__file__} must define `class Config(...)` derived from "
                         "configs.base.Config")
     cfg = cls(**(overrides or {}))
-    cfg.name = name
+    cfg.name = path.stem
+    cfg.validate()
     return cfg
 
 
@@ -69,21 +135,26 @@ def from_saved(path: str | Path, overrides: dict[str, Any] | None = None) -> Con
     """The resolved config a run saved (`models/<exp>/config.json`), to run it again.
 
     Every field comes from the file, so the run does not depend on the current state of its
-    experiment file; the class is the experiment's own when `configs/<name>.py` still exists
-    (so runinfo can tell its parent), else the base class. The name stays the saved one, so
-    outputs land where the original run's did.
+    experiment file; the class is the experiment's own when its file still exists (in
+    src/configs/ or experiments/*/: so runinfo can tell its parent), else the base class. The
+    name stays the saved one, so outputs land where the original run's did.
     """
     saved = json.loads(Path(path).read_text())
     unknown = sorted(set(saved) - FIELDS)
     if unknown:
         raise SystemExit(f"{path}: unknown config field(s) {unknown}{did_you_mean(unknown)}")
+    cls = Config
     try:
-        cls = importlib.import_module(f"configs.{saved['name']}").Config
-    except (ModuleNotFoundError, AttributeError):
+        if found := find_experiment(saved["name"]):
+            cls = getattr(_import(found), "Config", Config)
+    except (SystemExit, ImportError, AttributeError):  # ambiguous, or no longer loads: the
+        pass  # class only names the parent in run.json, the saved fields say what ran
+    if not (isinstance(cls, type) and issubclass(cls, Config)):
         cls = Config
     fields = {k: _tuples(v) for k, v in saved.items() if k != "name"}
     cfg = cls(**{**fields, **(overrides or {})})
     cfg.name = saved["name"]
+    cfg.validate()
     return cfg
 
 
@@ -108,8 +179,9 @@ def experiment_cli(doc: str, argv: list[str] | None = None,
                    add_arguments=None) -> tuple[Config, argparse.Namespace]:
     """The command line every script shares: `EXP [-o field=value ...]` plus its own options."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
-    parser.add_argument("exp", help="experiment under src/configs/ (exp001), a config file, or a "
-                        "run's saved models/EXP/config.json")
+    parser.add_argument("exp", help="experiment name (exp001 from src/configs/, bird080 from "
+                        "experiments/birdsong/), a config file, or a run's saved "
+                        "models/EXP/config.json")
     parser.add_argument("-o", "--override", action="append", metavar="FIELD=VALUE",
                         help="change a config field for this run, e.g. -o epochs=1")
     if add_arguments:

@@ -14,6 +14,14 @@ class UnknownFieldError(AttributeError):
     """A config names a field Config does not have (a typo, or a field since renamed)."""
 
 
+class ConfigError(SystemExit):
+    """Fields whose values cannot go together; raised when the config loads."""
+
+
+# backbones that are not a CNN train.py trains but the optional BirdNET teacher (teacher.py)
+TEACHER_BACKBONES = ("birdnet", "birdnet_head")
+
+
 class Config:
     # --- data -----------------------------------------------------------------------
     competition: str = "rfcx"  # key of competitions.COMPETITIONS
@@ -95,6 +103,8 @@ class Config:
     batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
                                       noise_p=0.5)  # gain + SNR noise per clip, on the device
     valid_every: int = 1  # validate every N epochs (and after the last): long files are slow
+    keep: str = "best"  # which epoch's weights a fold keeps: best (by `metric`, among the
+    #                     validated epochs) or last; average_last > 0 keeps the mean instead
     metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
     threshold: float = 0.5  # probability threshold of the F1 meter
     # --- inference ------------------------------------------------------------------
@@ -139,6 +149,39 @@ class Config:
                 raise UnknownFieldError(f"unknown config field {key!r}{did_you_mean([key])}; "
                                         f"known: {sorted(FIELDS)}")
             setattr(self, key, value)
+
+    def validate(self) -> None:
+        """The rules that link fields, checked when the config loads (a run that would stop
+        part-way, after the first folds trained, stops here instead)."""
+        teacher = bool(self.distill_weight or self.distill_embedding
+                       or self.crop_pick_by == "teacher")
+        rules = [
+            (self.keep in ("best", "last"), f"keep {self.keep!r}: best or last"),
+            (self.crop_pick_by in ("energy", "teacher"),
+             f"crop_pick_by {self.crop_pick_by!r}: energy or teacher"),
+            (self.infer_reduce in ("max", "mean") and self.infer_recording in ("max", "mean"),
+             f"infer_reduce {self.infer_reduce!r}, infer_recording {self.infer_recording!r}: "
+             "each max or mean"),
+            (self.fold_scheme in ("stratified", "species"),
+             f"fold_scheme {self.fold_scheme!r}: stratified or species"),
+            (self.scheduler in ("cosine", "linear"), f"scheduler {self.scheduler!r}: cosine or linear"),
+            (not self.distill_audio or bool(self.distill_weight or self.distill_embedding),
+             "distill_audio trains only through the teacher's term: set distill_weight (or "
+             "distill_embedding) too"),
+            (not (self.negative_audio and teacher),
+             "negative_audio with a teacher: not supported (the teacher has no labels for "
+             "it); drop one of them"),
+            (not self.pseudo_labels or bool(self.distill_audio and not self.distill_embedding),
+             "pseudo_labels label the distill_audio recordings, and have no embeddings: set "
+             "distill_audio, and distill_embedding = 0"),
+            (not (self.full_fit and self.backbone in TEACHER_BACKBONES),
+             f"backbone {self.backbone!r} has no full fit: infer.py scores the test with "
+             "BirdNET (birdnet) or the fold heads (birdnet_head); set full_fit = False"),
+        ]
+        if broken := [why for ok, why in rules if not ok]:
+            raise ConfigError(f"{self.name}: " + "; ".join(broken))
+        for j in range(self.seed_bag):
+            self.member(j)  # a bad bag_overrides stops here, not after the first members
 
     def member(self, j: int) -> "Config":
         """The config that member j of the seed bag trains and predicts with."""

@@ -1,9 +1,0 @@
-"""A resnet18 baseline on the birdsong folds (the documented OpenSoundscape recipe's CNN, from
-scratch): resnet18 on a 3-channel log-mel of 3-s crops; otherwise bird001."""
-from configs.bird001 import Config as Base
-
-
-class Config(Base):
-    backbone = "resnet18"
-    channels = ("logmel", "logmel", "logmel")
-    duration = 3.0

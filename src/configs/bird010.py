@@ -1,7 +1,0 @@
-"""The BirdNET teacher zero-shot (optional extra, requirements-teacher.txt): its own score of
-each class's BirdNET species, max over 3-s windows every second; no training."""
-from configs.birdsong import Config as Birdsong
-
-
-class Config(Birdsong):
-    backbone = "birdnet"

@@ -1,7 +1,0 @@
-"""bird009 validated with an exponential moving average of its weights (horizon ~100 steps, about
-five epochs here): smooths the noisy updates of tiny batches from a handful of recordings."""
-from configs.bird009 import Config as Base
-
-
-class Config(Base):
-    ema = 0.99

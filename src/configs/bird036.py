@@ -1,7 +1,0 @@
-"""bird009 on PANNs' CNN6 trunk (four 5x5 conv blocks, 64-512 channels) instead of
-mobilenetv3_small: the small CNN the PANNs paper trains from scratch, for few data."""
-from configs.bird009 import Config as Base
-
-
-class Config(Base):
-    backbone = "cnn6"

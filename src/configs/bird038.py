@@ -1,8 +1,0 @@
-"""bird009 fed only the `denoised` channel: without the raw log-mel the model never sees the
-recording's steady background, so with one recording per species it cannot learn a species
-from its recorder or its wind."""
-from configs.bird009 import Config as Base
-
-
-class Config(Base):
-    channels = ("denoised",)

@@ -1,7 +1,0 @@
-"""bird040 + another clip of the batch mixed in as background 3-15 dB below, half the time,
-labels unchanged: the background of a recording stops identifying its species."""
-from configs.bird040 import Config as Base
-
-
-class Config(Base):
-    batch_augment = dict(Base.batch_augment, mix_p=0.5, mix_snr_db=(3.0, 15.0))

@@ -1,7 +1,0 @@
-"""bird064 with PCEN in place of the raw log-mel: PCEN raised window AUC each time it was tried
-(bird039, bird041), at some cost in top-1."""
-from configs.bird064 import Config as Base
-
-
-class Config(Base):
-    channels = ("pcen", "denoised")

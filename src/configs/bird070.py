@@ -1,9 +1,0 @@
-"""bird066 as a bag of 2 models of 40 epochs instead of 4 of 15 (about the same CPU): longer
-training lifted top-1 (bird062), bagging lifted window AUC (bird066)."""
-from configs.bird066 import Config as Base
-
-
-class Config(Base):
-    seed_bag = 2
-    epochs = 40
-    valid_every = 40

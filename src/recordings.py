@@ -1,0 +1,137 @@
+"""The tables training reads: train recordings with folds and cache paths, their events, and the
+audio that joins them without labels (negatives, unlabeled audio for the teacher)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from audio import open_cached
+from cache import cached_path, folds_path, read_unreadable, unreadable_path
+
+
+def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train recordings with their fold and cache path, and their events: the labelled calls,
+    then the known absences (`negative` = True) where the competition has them."""
+    path = folds_path(cfg)
+    if not path.exists():
+        raise SystemExit(f"{path} not found: run `python src/prepare.py {cfg.name}` first")
+    recordings = competition.train_recordings()
+    folds = pd.read_csv(path, dtype={"id": str})
+    recordings = recordings.merge(folds[["id", "fold"]], on="id", how="left", validate="1:1")
+    if recordings["fold"].isna().any():
+        raise SystemExit(f"{path} lacks some train recordings: delete it and run prepare again")
+    recordings["fold"] = recordings["fold"].astype(int)
+    recordings["cache_path"] = [str(cached_path(cfg, "train", i)) for i in recordings["id"]]
+    recordings = drop_unreadable(cfg, recordings)
+    events = pd.concat([competition.train_events().assign(negative=False),
+                        competition.train_negatives().assign(negative=True)], ignore_index=True)
+    return recordings, events
+
+
+AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
+
+
+def folder_files(folder: str | None, field: str) -> pd.DataFrame:
+    """The audio files (id, path) under `folder` (config field `field`); an id is the file's
+    path inside it without suffix, with '__' for '/'."""
+    if folder is None:
+        return pd.DataFrame({"id": [], "path": []})
+    root = Path(folder)
+    if not root.is_dir():
+        raise SystemExit(f"{field} {root}: not a folder")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    return pd.DataFrame({"id": ["__".join(p.relative_to(root).with_suffix("").parts)
+                                for p in files], "path": [str(p) for p in files]})
+
+
+def unlabeled_files(cfg) -> pd.DataFrame:
+    """The audio files (id, path) of `distill_audio` when it names a folder."""
+    if cfg.distill_audio == "valid":
+        return pd.DataFrame({"id": [], "path": []})
+    return folder_files(cfg.distill_audio, "distill_audio (a folder, or 'valid')")
+
+
+def negative_recordings(cfg) -> pd.DataFrame:
+    """The recordings of `negative_audio`, cached by prepare.py as split `negative`: audio
+    that holds none of the competition's classes (no-call clips, other regions'
+    soundscapes). Their crops train with every class absent, so the model meets birds,
+    insects and sites that are not its classes, where the training recordings alone show it
+    one recording per class. Each file is listed `negative_repeat` times (a 10-min soundscape
+    holds far more distinct crops than a training recording). Columns as load_train_table's
+    (those it could not read left out)."""
+    files = folder_files(cfg.negative_audio, "negative_audio")
+    paths = [str(cached_path(cfg, "negative", i)) for i in files["id"]]
+    out = pd.DataFrame({"id": files["id"], "cache_path": paths})
+    out = out[[Path(p).exists() for p in paths]]
+    out = out.loc[out.index.repeat(cfg.negative_repeat)].reset_index(drop=True)
+    empty = [[] for _ in range(len(out))]
+    return out.assign(labels=empty, secondary=empty, fold=-1)
+
+
+def unlabeled_recordings(cfg, valid_df: pd.DataFrame) -> pd.DataFrame:
+    """Recordings whose crops train only through the teacher's soft labels (`distill_audio`):
+    a folder's files, cached by prepare.py as split `unlabeled` (e.g. a competition's
+    unlabeled soundscapes), or with "valid" the fold's own validation recordings: what such
+    audio from the test's distribution is worth, measured in CV (the teacher, not the
+    labels, hears the validation audio). Columns as load_train_table's, plus `split`."""
+    if cfg.distill_audio == "valid":
+        out = valid_df.assign(split="train")
+    else:
+        files = unlabeled_files(cfg)
+        out = pd.DataFrame({"id": files["id"], "split": "unlabeled", "cache_path": [
+            str(cached_path(cfg, "unlabeled", i)) for i in files["id"]]})
+        out = out[[Path(p).exists() for p in out["cache_path"]]]  # unreadable ones are left out
+    empty = [[] for _ in range(len(out))]
+    return out.assign(labels=empty, secondary=empty, unlabeled=True)
+
+
+def is_unlabeled(recordings: pd.DataFrame) -> list[bool]:
+    """Which recordings came from unlabeled_recordings (False where the column is missing)."""
+    if "unlabeled" not in recordings:
+        return [False] * len(recordings)
+    return recordings["unlabeled"].fillna(False).astype(bool).tolist()
+
+
+def drop_unreadable(cfg, recordings: pd.DataFrame) -> pd.DataFrame:
+    """The recordings with a usable cache file. Those prepare.py could not read (or whose cache
+    file is missing or damaged) are left out with a warning naming each, rather than crashing
+    training at their first crop."""
+    reasons = read_unreadable(cfg)
+    bad: dict[str, str] = {}
+    for rid, path in zip(recordings["id"], recordings["cache_path"]):
+        try:
+            if len(open_cached(path)) == 0:
+                bad[rid] = "no audio samples"
+        except (OSError, ValueError) as e:
+            bad[rid] = reasons.get(("train", rid), f"no usable cache file {path} ({e})")
+    if not bad:
+        return recordings
+    if len(bad) == len(recordings):
+        raise SystemExit(f"none of the {len(recordings)} train recordings could be read "
+                         f"(see {unreadable_path(cfg)}); run prepare.py")
+    print(f"warning: training leaves out {len(bad)} unreadable recording(s):", file=sys.stderr)
+    for rid, reason in bad.items():
+        print(f"  {rid}: {reason}", file=sys.stderr)
+    return recordings[~recordings["id"].isin(set(bad))].reset_index(drop=True)
+
+
+def multi_hot(labels: list[list[int]], n_classes: int) -> np.ndarray:
+    y = np.zeros((len(labels), n_classes), dtype=np.float32)
+    for i, row in enumerate(labels):
+        y[i, list(row)] = 1.0
+    return y
+
+
+def training_set(cfg, train_df: pd.DataFrame, valid_df: pd.DataFrame) -> pd.DataFrame:
+    """A fold's training recordings (split `train`), then what joins them without labels: the
+    unlabeled audio that only the teacher labels (`distill_audio`, see teacher.crop_labels)
+    and the negatives that train with every class absent (`negative_audio`)."""
+    parts = [train_df.assign(split="train")]
+    if cfg.distill_audio:
+        parts.append(unlabeled_recordings(cfg, valid_df))
+    if cfg.negative_audio:
+        parts.append(negative_recordings(cfg).assign(split="negative"))
+    return pd.concat(parts, ignore_index=True)

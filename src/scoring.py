@@ -1,0 +1,123 @@
+"""From a recording's frame scores to what is scored: its recording score, its 5-s rows, the
+test rows of a submission, and the validation meters.
+
+One module, so that every path reduces frames the same way: validation of a trained CNN
+(train.py), the BirdNET teacher's folds and test rows (teacher.py), infer.py's submission rows
+and the benchmarks. A change to a reduction changes them all together.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+
+from backends import TorchBackend
+from distributed import all_gather, shard
+from engine import Collect, predict_stream
+from metrics import macro_auc, score_all
+from oof import ROW_SECONDS
+from postprocess import Temporal, temporal_rows
+from timeline import RowReducer, check_reduce, row_frames
+from windows import RecordingWindows
+
+
+def recording_score(timeline: np.ndarray, reduce: str = "max") -> np.ndarray:
+    """A whole recording's score per class from its (frames, classes) timeline: the max of its
+    frames, or their mean (`infer_recording`)."""
+    return timeline.mean(axis=0) if check_reduce(reduce) == "mean" else timeline.max(axis=0)
+
+
+def reduce_rows(timeline: np.ndarray, fps: float, t_start: np.ndarray,
+                t_end: np.ndarray, reduce: str | np.ndarray = "max") -> np.ndarray:
+    """Max (or mean) per class inside each [t_start, t_end) of a whole (frames, classes)
+    timeline held in memory (t_end NaN: to the end); a row past the end of the audio scores 0."""
+    reducer = RowReducer(*row_frames(np.asarray(t_start), np.asarray(t_end), fps), reduce)
+    reducer.add(0, np.asarray(timeline))
+    return reducer.result()
+
+
+def recording_rows(timeline: np.ndarray, fps: float, reduce: str = "max") -> np.ndarray:
+    """(rows, classes): max (or mean) of a recording's timeline in each ROW_SECONDS row
+    covering it, the last one possibly past its end (as the soundscape formats' test rows)."""
+    seconds = max(len(timeline) - 1, 1) / fps
+    n = max(1, int(np.ceil(seconds / ROW_SECONDS - 1e-6)))
+    starts = np.arange(n, dtype=np.float64) * ROW_SECONDS
+    return reduce_rows(timeline, fps, starts, starts + ROW_SECONDS, reduce)
+
+
+def recording_results(cfg, timeline: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """A validation recording's (score, 5-s rows): `infer_recording` over its frames, and its
+    rows after `infer_temporal`, as the test rows of infer.py."""
+    return (recording_score(timeline, cfg.infer_recording),
+            temporal_rows(cfg.infer_temporal, recording_rows(timeline, fps)))
+
+
+def row_reduces(cfg, t_start: np.ndarray, t_end: np.ndarray) -> np.ndarray:
+    """How each test row reduces its frames: a row spanning its whole file (RFCX, Cornell's
+    site_3) by `infer_recording`, the others by `infer_reduce`."""
+    whole = (np.asarray(t_start) <= 0) & np.isnan(np.asarray(t_end, dtype=float))
+    return np.where(whole, cfg.infer_recording, cfg.infer_reduce)
+
+
+def row_reducer(cfg, t_start: np.ndarray, t_end: np.ndarray, fps: float) -> RowReducer:
+    """The RowReducer of one recording's test rows, fed stretch by stretch (infer.py) or with
+    the whole timeline at once (the teacher)."""
+    return RowReducer(*row_frames(t_start, t_end, fps), row_reduces(cfg, t_start, t_end))
+
+
+def finish_rows(cfg, scores: np.ndarray, rows: pd.DataFrame) -> np.ndarray:
+    """The submission's rows after `infer_temporal`: each recording's rows mixed as validation
+    mixes them."""
+    if not cfg.infer_temporal:
+        return scores
+    return Temporal(**cfg.infer_temporal).apply(scores, rows["audio_id"].tolist(),
+                                               rows["t_start"].to_numpy(float)).astype(np.float32)
+
+
+def predict_timelines(models: list[nn.Module], windows, cfg, device: torch.device,
+                      desc: str = "predict",
+                      ensemble: bool = False) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """For each recording of `windows`, its framewise probabilities on the recording's
+    timeline, one (frames, classes) array per model, or with `ensemble` one array: the
+    models' mean, taken as infer.py takes the mean of an experiment's fold models."""
+    groups = [list(models)] if ensemble else [[m] for m in models]
+    backend = TorchBackend(groups, device, cfg.amp,
+                           channels_last=device.type == "cuda")  # as train.py builds them
+    yield from predict_stream(backend, windows, [cfg] * len(groups), lambda r, g: Collect(),
+                              device, desc)
+
+
+def validate(cfg, comp, models, valid_df: pd.DataFrame, y_valid: np.ndarray,
+             device: torch.device) -> tuple[dict, np.ndarray, list[np.ndarray]]:
+    """Whole validation recordings through the model (or the mean of a seed bag's models, as
+    infer.py means folds) in sliding windows, then scored. Under torchrun each rank predicts
+    its share of the recordings and every rank scores them all."""
+    mine = shard(len(valid_df))
+    windows = RecordingWindows.from_config(valid_df.cache_path.iloc[mine], cfg)  # as infer.py
+    fps = cfg.sample_rate / cfg.hop_length
+    models = models if isinstance(models, list) else [models]
+    part = {mine[i]: recording_results(cfg, timeline, fps)
+            for i, (timeline,) in predict_timelines(models, windows, cfg, device, "valid",
+                                                    ensemble=True)}
+    return score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
+                                                 for i, v in p.items()})
+
+
+def score_recordings(cfg, comp, y_valid: np.ndarray,
+                     results: dict) -> tuple[dict, np.ndarray, list[np.ndarray]]:
+    """`results[i]` = recording i's (score, 5-s rows), recording_results': the LWLRAP, F1, mAP
+    and top-1 meters per recording, the competition's own metric, and `window_auc`, the macro
+    AUC over 5-s rows labelled with their recording's labels (BirdCLEF's rows). Returns the
+    scores, the recording predictions and the rows (the row-level OOF)."""
+    preds = np.stack([results[i][0] for i in range(len(y_valid))])
+    rows = [results[i][1] for i in range(len(y_valid))]
+    window_truth = np.concatenate([np.repeat(y_valid[i:i + 1], len(r), axis=0)
+                                   for i, r in enumerate(rows)])
+    scores = score_all(y_valid, preds, cfg.threshold)
+    scores["window_auc"] = macro_auc(window_truth, np.concatenate(rows))
+    if comp.metric not in scores:  # e.g. padded cmAP; LWLRAP is already there
+        scores[comp.metric] = comp.score(y_valid, preds)
+    return scores, preds, rows
