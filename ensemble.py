@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from atomic import write_csv, write_json  # noqa: E402
+from atomic import run_script, write_csv, write_json  # noqa: E402
 from blend import METHODS, align, fit_blend, fold_scores  # noqa: E402
 from competitions import checked_submission, competition_for, submission_score  # noqa: E402
 from metrics import f1_rowwise  # noqa: E402
@@ -36,8 +36,21 @@ precision, kept only if their nested CV beats the global weights'."""
 
 def load_inputs(paths: list[str], rows: bool) -> list[Oof]:
     """Aligned OOFs; with `rows`, only the rows whose targets are time-resolved: a weak label
-    (the recording's labels on every row) cannot judge row-level choices."""
-    oofs = align([Oof.load_rows(p) if rows else Oof.load(p) for p in paths])
+    (the recording's labels on every row) cannot judge row-level choices. An input given
+    twice is refused: it would be weighed twice and its report entries overwritten."""
+    seen: dict[Path, str] = {}
+    for p in paths:
+        if (key := Path(p).resolve()) in seen:
+            raise SystemExit(f"{p}: given twice (as {seen[key]} and {p}); give each OOF once")
+        seen[key] = p
+    oofs = [Oof.load_rows(p) if rows else Oof.load(p) for p in paths]
+    first: dict[str, str] = {}
+    for p, o in zip(paths, oofs):
+        if o.experiment in first:
+            raise SystemExit(f"{p}: the OOF of {o.experiment} again (also {first[o.experiment]}); "
+                             "give each experiment once")
+        first[o.experiment] = p
+    oofs = align(oofs)
     if not rows:
         return oofs
     strong = ~oofs[0].weak
@@ -172,10 +185,10 @@ def write_submission(comp, oofs: list[Oof], blend, post: dict, rule, out: Path) 
             print("test rows are whole recordings: the temporal steps change nothing there")
     if rule is not None:
         scores, comp.threshold = rule.decide(scores), 0.5  # the rule decided; 0/1 scores remain
-    sub = checked_submission(comp, ref.row_ids, scores, out)
+    sub = checked_submission(comp, ref.row_ids, scores, out, classes=ref.classes)
     write_csv(out, sub)
     print(f"{len(sub)} rows from {len(oofs)} experiments")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -7,7 +7,9 @@ without reading it: a crop costs a seek, not a decode (docs/figures.md gives the
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Iterator
 
@@ -53,11 +55,13 @@ def cache_audio(src: str | Path, dst: str | Path, sample_rate: int) -> AudioRepo
     Raises AudioError for a file that cannot be decoded or holds no samples.
     """
     report = AudioReport()
+    pieces = stream_wave(src, sample_rate, report=report)
+    first = next(pieces)  # a file that cannot even be opened fails before anything is written
     with atomic_path(dst) as tmp, open(tmp, "wb") as f:
         header = _npy_header(0)
         f.write(header)
         n = 0
-        for piece in stream_wave(src, sample_rate, report=report):
+        for piece in chain([first], pieces):
             _to_int16(piece).tofile(f)
             n += len(piece)
             report.peak = max(report.peak, float(np.abs(piece).max(initial=0.0)))
@@ -131,13 +135,19 @@ def source_pieces(path: str | Path, sample_rate: int, chunk: int = 1 << 18,
     through soxr's streaming resampler (the same output as resampling the whole wave at once);
     anything else (formats libsndfile refuses) is decoded whole through librosa/audioread.
     Every failure is an AudioError saying what is wrong: missing, empty, not audio, or decoding
-    stopped part-way (truncated or corrupt).
+    stopped part-way (truncated or corrupt). Truncation is found the same way for every codec:
+    decoding fails, or yields fewer frames than the header promises (`_promised_frames`), or an
+    Ogg file lacks its closing page (Vorbis and Opus state no length).
     """
     path = Path(path)
     if not path.is_file():
         raise AudioError("file not found")
     if path.stat().st_size == 0:
         raise AudioError("empty file (0 bytes)")
+    try:
+        open(path, "rb").close()
+    except OSError as e:
+        raise AudioError(f"cannot open it ({e.strerror})") from None
     try:
         source = sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError) as sf_error:
@@ -149,24 +159,109 @@ def source_pieces(path: str | Path, sample_rate: int, chunk: int = 1 << 18,
             yield wave[start:start + chunk]
         return
     with source:
-        resampler = (soxr.ResampleStream(source.samplerate, sample_rate, 1, dtype="float32",
-                                         quality="HQ") if source.samplerate != sample_rate else None)
+        rate = source.samplerate
+
+        def stopped(frames: int, of: int | None, why: str) -> AudioError:
+            total = f" of {of / rate:.1f} s" if of is not None else ""
+            return AudioError(f"decoding stopped after {frames / rate:.1f} s{total}, truncated "
+                              f"or corrupt ({why})")
+
+        if source.format == "OGG" and not _ogg_closed(path):
+            raise stopped(source.frames, None, "the Ogg stream ends without its last page")
+        promised = _promised_frames(path, source)
+        resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality="HQ")
+                     if rate != sample_rate else None)
         done = 0
         while True:
             try:
                 data = source.read(chunk, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError) as e:
-                raise AudioError(f"decoding stopped after {done / source.samplerate:.1f} s of "
-                                 f"{source.frames / source.samplerate:.1f} s, truncated or "
-                                 f"corrupt ({e})") from None
+                raise stopped(done, source.frames, str(e)) from None
             done += len(data)
             last = len(data) < chunk
+            if last and promised is not None and done < promised - SHORT_SLACK:
+                raise stopped(done, promised, f"the {source.format} header promises {promised} "
+                                              f"frames, {done} decoded")
             piece = _repair(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], report)
             if resampler is not None:
                 piece = resampler.resample_chunk(np.ascontiguousarray(piece), last=last)
             yield piece
             if last:
                 return
+
+
+SHORT_SLACK = 1152  # frames a decoder may drop at the end (one MP3 frame), not a truncation
+
+
+def _promised_frames(path: Path, source: sf.SoundFile) -> int | None:
+    """The length the file's header states, where it states one exactly: FLAC's STREAMINFO,
+    a WAV data chunk's size (libsndfile reports only what the file holds), an MP3's Xing/Info
+    header. None otherwise: an MP3 without that header is sized from its bitrate, a guess (a
+    real 26-s Cornell test clip decodes 0.2 s short of it), and Ogg states no length."""
+    if source.format == "FLAC":
+        return source.frames or None  # 0: the encoder did not know the length
+    if source.format in ("WAV", "WAVEX"):
+        return _wav_frames(path)
+    if source.format == "MP3" and _mp3_counted(path):
+        return source.frames
+    return None
+
+
+def _wav_frames(path: Path) -> int | None:
+    """Frames a RIFF/WAVE data chunk declares; None for a streaming writer's placeholder (0 or
+    0xFFFFFFFF: a recorder that never closed the file) or a layout not walked here."""
+    with open(path, "rb") as f:
+        if (head := f.read(12))[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        frame_bytes = 0
+        while len(chunk := f.read(8)) == 8:
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"data":
+                return size // frame_bytes if frame_bytes and size not in (0, 0xFFFFFFFF) else None
+            if kind == b"fmt ":
+                frame_bytes = int.from_bytes(f.read(size)[12:14], "little")  # nBlockAlign
+            else:
+                f.seek(size, 1)
+            f.seek(size % 2, 1)  # chunks are padded to an even size
+    return None
+
+
+def _mp3_counted(path: Path) -> bool:
+    """Whether an MP3's first frame carries a Xing/Info header (LAME and most encoders write
+    one), whose frame count libsndfile reports exactly."""
+    with open(path, "rb") as f:
+        head = f.read(10)
+        start = 0
+        if head[:3] == b"ID3" and len(head) == 10:  # skip the ID3v2 tag (syncsafe size)
+            start = 10 + sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+            start += 10 if head[5] & 0x10 else 0  # footer
+        f.seek(start)
+        data = f.read(4096)
+    sync = re.search(rb"\xff[\xe0-\xff]", data)
+    return sync is not None and any(tag in data[sync.start():sync.start() + 200]
+                                    for tag in (b"Xing", b"Info"))
+
+
+def _ogg_closed(path: Path) -> bool:
+    """Whether an Ogg file ends as a whole stream does: with a complete page flagged
+    end-of-stream. From each capture pattern in the last 128 KiB (a page is at most 65,307
+    bytes), pages are followed by their lengths; the chain that lands exactly on the end of the
+    file tells whether its last page closes the stream."""
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - (1 << 17)))
+        tail = f.read()
+    for match in re.finditer(b"OggS", tail):
+        at = match.start()
+        while at + 27 <= len(tail) and tail[at:at + 4] == b"OggS" and tail[at + 4] == 0:
+            lacing = tail[at + 27:at + 27 + tail[at + 26]]
+            end = at + 27 + len(lacing) + sum(lacing)
+            if len(lacing) < tail[at + 26] or end > len(tail):
+                break  # this page runs past the end of the file
+            if end == len(tail):
+                return bool(tail[at + 5] & 0x04)
+            at = end
+    return False
 
 
 def _repair(piece: np.ndarray, report: AudioReport | None) -> np.ndarray:

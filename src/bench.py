@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from atomic import run_script
 from audio import decode, open_cached, stream_wave, to_float
 from configs import experiment_cli
 from cache import cache_root, cached_path
@@ -282,7 +283,7 @@ def predict_one_file(exp: str, argv: list[str], backend: str, path: str, seconds
                          "path": path, "t_start": np.arange(0, seconds, 5.0)})
     rows["t_end"] = rows["t_start"] + 5
     window = RecordingWindows.from_config([], cfg).window
-    predict_rows([cfg], load_backend(backend, [cfg], len(comp.classes), device, window), rows,
+    predict_rows([cfg], load_backend(backend, [cfg], comp.classes, device, window), rows,
                  device)
 
 
@@ -319,7 +320,7 @@ def bench_infer(cfg, args) -> None:
     for name in [b for b in BACKENDS if b == "torch" or importlib.util.find_spec(
             "onnxruntime" if b == "onnx" else b) is not None]:
         try:
-            backend = load_backend(name, [cfg], len(comp.classes), device, windows.window)
+            backend = load_backend(name, [cfg], comp.classes, device, windows.window)
         except SystemExit as e:
             print(f"{name}: skipped ({e})")
             continue
@@ -333,7 +334,7 @@ def bench_infer(cfg, args) -> None:
     print("forward_only " + " ".join(f"{k}={v:.1f}" for k, v in forward.items()) + " "
           + " ".join(f"{k}_vs_torch={v / forward['torch']:.2f}" for k, v in forward.items()
                      if k != "torch"))
-    models = load_fold_models(cfg, len(comp.classes), torch.device("cpu"))
+    models = load_fold_models(cfg, comp.classes, torch.device("cpu"))
     seed_rows = rows[rows["audio_id"].isin(rows["audio_id"].unique()[:args.seed_files])]
     seed_s = audio_s * seed_rows["audio_id"].nunique() / rows["audio_id"].nunique()
     seed = best_rates(seed_s, {"seed": lambda: seed_loop(
@@ -427,4 +428,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

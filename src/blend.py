@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from metrics import average_precision
-from oof import Oof
+from oof import Oof, refuse_nonfinite
 
 Score = Callable[[np.ndarray, np.ndarray], float]
 METHODS = ("mean", "weighted", "rank", "per-class")
@@ -22,9 +22,14 @@ def align(oofs: list[Oof]) -> list[Oof]:
     """Put every OOF in the first one's row order; refuse inputs that do not line up, since a
     blend of misaligned rows scores nonsense."""
     ref = oofs[0]
+    names = [o.experiment for o in oofs]
+    if twice := sorted({n for n in names if names.count(n) > 1}):
+        raise SystemExit(f"{', '.join(twice)}: given more than once; blend each experiment once")
     for o in oofs:
         if len(set(o.ids)) != len(o.ids):
             raise SystemExit(f"{o.experiment}: duplicate OOF ids; its OOF files are corrupt")
+        # NaN in one input changes every blend's score, even at weight 0 (0 * NaN = NaN)
+        refuse_nonfinite(o.preds, o.experiment, "OOF predictions", "it cannot be blended")
     index = {rid: i for i, rid in enumerate(ref.ids)}
     aligned = [ref]
     for o in oofs[1:]:

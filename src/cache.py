@@ -1,6 +1,8 @@
-"""Where prepare.py keeps resampled audio, folds and the list of files it could not read."""
+"""Where prepare.py keeps resampled audio, folds, the list of files it could not read and the
+size and time of each cached file's source."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +32,33 @@ def read_unreadable(cfg) -> dict[tuple[str, str], str]:
         return {}
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
     return {(s, i): r for s, i, r in zip(table["split"], table["id"], table["reason"])}
+
+
+def sources_path(cfg) -> Path:
+    """prepare.py's record of the source each cached file was decoded from: split, id, size and
+    modification time (ns). A source replaced under the same name is decoded again."""
+    return cache_root(cfg) / "sources.csv"
+
+
+def read_sources(cfg) -> dict[tuple[str, str], tuple[int, int]]:
+    """(split, id) -> (size, mtime_ns) of the source its cache file was decoded from; empty for
+    a cache made before the record was kept (prepare then takes each cached file as current)."""
+    path = sources_path(cfg)
+    if not path.exists():
+        return {}
+    table = pd.read_csv(path, dtype={"split": str, "id": str}, keep_default_na=False)
+    return {(s, i): (int(z), int(t))
+            for s, i, z, t in zip(table["split"], table["id"], table["size"], table["mtime_ns"])}
+
+
+def source_key(path: str | Path) -> tuple[int, int] | None:
+    """What tells a source file from one replaced under its name: (size, mtime_ns); None when
+    it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def folds_path(cfg) -> Path:

@@ -24,9 +24,28 @@ def seed_everything(seed: int) -> None:
 
 
 def resolve_device(name: str) -> torch.device:
+    """The config's `device` as a torch.device: "auto" picks CUDA when there is a GPU. A device
+    this machine lacks stops the run here with one line, not with a traceback at the first
+    tensor moved to it."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError as e:
+        raise SystemExit(f"device={name!r} is no torch device ({str(e).splitlines()[0]}); "
+                         "use cpu, cuda, cuda:N or auto") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            raise SystemExit(
+                f"device={name!r} but torch sees {f'only {count}' if count else 'no'} CUDA "
+                f"GPU(s) (torch {torch.__version__}, built for CUDA "
+                f"{torch.version.cuda or 'none'}); run with -o device=cpu, or device=auto to use "
+                "a GPU only when there is one")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise SystemExit(f"device={name!r} but this torch has no usable MPS (Apple GPU); run "
+                         "with -o device=cpu or device=auto")
+    return device
 
 
 def autocast(device: torch.device, amp: str | None):
@@ -112,5 +131,7 @@ def predict_stream(backend: Callable, windows, cfgs: Sequence, make_sink: Callab
 
 
 def save_checkpoint(path, model: nn.Module, **info) -> None:
+    """A model and what describes it, written whole or not at all; a full disk stops the run
+    with atomic.DiskError's one line (torch alone reports it as "unexpected pos")."""
     with atomic_path(path) as tmp:
         torch.save({"model": model.state_dict(), **info}, tmp)

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from atomic import atomic_path
-from backends import (Ensemble, OnnxBackend, OpenVinoBackend, TorchBackend, load_fold_models,
-                      onnx_path)
+from atomic import atomic_path, disk_error, run_script
+from backends import (Ensemble, OnnxBackend, OpenVinoBackend, TorchBackend, experiment_classes,
+                      load_fold_models, onnx_path)
 from competitions import competition_for
 from configs import experiment_cli
 from windows import RecordingWindows
@@ -69,7 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg, args = experiment_cli(__doc__, argv, add_arguments)
     comp = competition_for(cfg)
     device = torch.device("cpu")
-    models = load_fold_models(cfg, len(comp.classes), device)
+    # checked against this run and the competition's classes; the graph keeps the first
+    # checkpoint's class order, which infer.py maps to the competition's by name
+    models = load_fold_models(cfg, experiment_classes(cfg, comp.classes), device)
     torch_backend = TorchBackend([models], device)
     rows = test_rows(cfg, comp)
     windows = RecordingWindows.from_config(rows.drop_duplicates("audio_id")["path"].tolist(), cfg)
@@ -77,16 +79,20 @@ def main(argv: list[str] | None = None) -> None:
     batches.append(batches[0][:3])  # a batch size other than the traced one
 
     out = onnx_path(cfg)
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp_dir:  # renamed when it passes
-        tmp = Path(tmp_dir) / out.name  # OpenVINO picks its reader by the suffix
-        export_onnx(Ensemble([models]), batches[0], tmp)
-        diffs = check(tmp, torch_backend, batches)
-        report = " ".join(f"{k}_max_abs_diff={v:.2e}" for k, v in diffs.items())
-        if max(diffs.values()) > TOLERANCE:
-            raise SystemExit(f"exported model differs from torch beyond {TOLERANCE}: {report}")
-        os.replace(tmp, out)
+    try:
+        with tempfile.TemporaryDirectory(dir=out.parent) as tmp_dir:  # renamed when it passes
+            tmp = Path(tmp_dir) / out.name  # OpenVINO picks its reader by the suffix
+            export_onnx(Ensemble([models]), batches[0], tmp)
+            diffs = check(tmp, torch_backend, batches)
+            report = " ".join(f"{k}_max_abs_diff={v:.2e}" for k, v in diffs.items())
+            if max(diffs.values()) > TOLERANCE:
+                raise SystemExit(f"exported model differs from torch beyond {TOLERANCE}: "
+                                 f"{report}")
+            os.replace(tmp, out)
+    except OSError as e:  # a full disk or a read-only models/ folder: one line, not a traceback
+        raise disk_error(out.parent, e) from None
     print(f"{out}: {len(models)} fold(s), {out.stat().st_size / 2**20:.1f} MiB; {report}")
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from atomic import write_csv
+from atomic import run_script, write_csv
 from backends import BACKENDS, load_backend
 from competitions import checked_submission, competition_for
 from configs import experiment_cli, load_config, parse_overrides
@@ -29,9 +29,11 @@ from windows import RecordingWindows
 
 
 def model_rows(cfgs, comp, rows, device, backend: str, fallback, fallback_name) -> list:
-    """Each experiment's test rows scored by its trained fold models through `backend`."""
+    """Each experiment's test rows scored by its trained fold models through `backend`, in
+    the competition's class order: each checkpoint is checked against this run's config and
+    the competition's classes, and its outputs mapped to them by name."""
     window = RecordingWindows.from_config([], cfgs[0]).window
-    models = load_backend(backend, cfgs, len(comp.classes), device, window)
+    models = load_backend(backend, cfgs, comp.classes, device, window)
     return predict_rows(cfgs, models, rows, device, fallback, fallback_name)
 
 
@@ -64,4 +66,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

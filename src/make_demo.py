@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from atomic import run_script
+
 F_LO = 1000.0  # lowest call frequency (Hz)
 TP_HEADER = "recording_id,species_id,songtype_id,t_min,f_min,t_max,f_max"
 
@@ -700,4 +702,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -1,7 +1,9 @@
 """Competition metrics on (rows, classes) arrays of 0/1 truth and scores.
 
 Written with numpy so scoring an OOF of tens of thousands of rows takes milliseconds; each
-one is checked against scikit-learn's reference in tests/test_metrics.py.
+one is checked against scikit-learn's reference in tests/test_metrics.py. Every metric refuses
+scores holding NaN or inf (NonFiniteScores): ranks and thresholds over them still give a
+plausible number, such as the LWLRAP 0.49 of a run whose every prediction was NaN.
 """
 from __future__ import annotations
 
@@ -10,9 +12,20 @@ from typing import Callable
 import numpy as np
 
 
+class NonFiniteScores(ValueError):
+    """Scores holding NaN or inf were given to a metric."""
+
+
+def _finite(y_score, metric: str) -> None:
+    bad = int(np.size(y_score) - np.count_nonzero(np.isfinite(y_score)))
+    if bad:
+        raise NonFiniteScores(f"{metric}: {bad} of {np.size(y_score)} scores are NaN or inf")
+
+
 def lwlrap(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Label-weighted label-ranking average precision (RFCX, Freesound): every true
     (row, class) pair counts once, so rows with more labels weigh more."""
+    _finite(y_score, "lwlrap")
     truth = np.asarray(y_true) > 0
     scores = np.asarray(y_score, dtype=np.float64)
     total, n_pos = 0.0, 0
@@ -32,6 +45,7 @@ def lwlrap(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Area under the precision-recall steps of one class, tied scores taken together."""
+    _finite(y_score, "average precision")
     order = np.argsort(-np.asarray(y_score), kind="mergesort")
     y = (np.asarray(y_true) > 0)[order]
     s = np.asarray(y_score)[order]
@@ -46,6 +60,7 @@ def average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def mean_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Macro mAP over the classes that have at least one positive."""
+    _finite(y_score, "map")
     aps = [average_precision(y_true[:, c], y_score[:, c]) for c in range(y_true.shape[1])
            if np.any(y_true[:, c] > 0)]
     return float(np.mean(aps)) if aps else float("nan")
@@ -53,6 +68,7 @@ def mean_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def f1_micro(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) -> float:
     """Micro F1 of `score >= threshold` over all (row, class) pairs."""
+    _finite(y_score, "f1")
     pred = np.asarray(y_score) >= threshold
     truth = np.asarray(y_true) > 0
     tp = np.sum(pred & truth)
@@ -64,6 +80,7 @@ def f1_rowwise(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) 
     """Mean over rows of the F1 between the true and predicted label sets (Cornell 2020,
     BirdCLEF 2021), where an empty set stands for the label "nocall": a silent row predicted
     silent scores 1, a silent row with any prediction (or a missed one) scores 0."""
+    _finite(y_score, "f1_rowwise")
     pred = np.asarray(y_score) >= threshold
     truth = np.asarray(y_true) > 0
     if not len(truth):
@@ -77,6 +94,7 @@ def padded_cmap(y_true: np.ndarray, y_score: np.ndarray, padding: int = 5) -> fl
     """BirdCLEF 2022/23 padded cmAP: `padding` rows of all-ones appended to both truth and
     scores, then the macro AP over every class. The padding gives each class positives (so
     rare classes are scored at all) and damps the swing a single row makes."""
+    _finite(y_score, "padded_cmap")
     truth = np.asarray(y_true, dtype=np.float64)
     scores = np.asarray(y_score, dtype=np.float64)
     ones = np.ones((padding, truth.shape[1]))
@@ -101,6 +119,7 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
 def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Mean ROC-AUC over the classes that have both a positive and a negative row (BirdCLEF
     2024/25 skip the others: AUC is undefined for them)."""
+    _finite(y_score, "macro_auc")
     truth = np.asarray(y_true) > 0
     scores = np.asarray(y_score, dtype=np.float64)
     aucs = []
@@ -115,6 +134,7 @@ def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
 
 def top1_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Share of rows whose highest-scored class is one of their labels (rows with a label)."""
+    _finite(y_score, "top1")
     truth = np.asarray(y_true) > 0
     has = truth.any(axis=1)
     best = np.asarray(y_score).argmax(axis=1)

@@ -7,6 +7,7 @@ the official checkpoints' parameter names, live in panns.py and are chosen by ba
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import timm
@@ -18,7 +19,8 @@ from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
 from augment import build_mel_augment, mix
 from configs.base import TEACHER_BACKBONES
-from panns import SMALL_CNNS, SmallCnn, build_panns, norm_mel_bins
+from panns import PANNS_MODELS, SMALL_CNNS, SmallCnn, build_panns, norm_mel_bins
+from weights import fill_weights, match_weights, read_weights
 
 
 class Features(nn.Module):
@@ -140,23 +142,46 @@ class SedHead(nn.Module):
         return clip, frame.transpose(1, 2)
 
 
+OWN_BACKBONES = (*PANNS_MODELS, *SMALL_CNNS)  # this project's, besides timm's
+
+
+def check_backbone(name: str) -> None:
+    """Stop on a backbone name neither timm nor this project knows, with the closest known
+    names, where timm would stop with a traceback."""
+    if name in OWN_BACKBONES or name.startswith(("hf-hub:", "hf_hub:")) or timm.is_model(name):
+        return
+    close = difflib.get_close_matches(name, [*OWN_BACKBONES, *timm.list_models()], n=3)
+    raise SystemExit(f"unknown backbone {name!r}: not a timm model (timm.list_models() lists "
+                     f"them) nor one of this project's ({', '.join(OWN_BACKBONES)})"
+                     + (f"; did you mean {' or '.join(map(repr, close))}?" if close else ""))
+
+
+def first_convs(backbone: nn.Module) -> tuple[str, ...]:
+    """The input convolution(s) timm names for a backbone: the layers whose pretrained
+    weights are re-summed from ImageNet's 3 channels to ours."""
+    names = (getattr(backbone, "pretrained_cfg", None) or {}).get("first_conv") or ()
+    return (names,) if isinstance(names, str) else tuple(names)
+
+
 def create_backbone(name: str, in_chans: int, pretrained: bool = False,
                     pretrained_path: str | None = None) -> nn.Module:
     """A timm CNN without its classifier (or PANNs' small `cnn6`/`cnn10` trunk). Weights come
     from timm's hub (`pretrained`), or from a local file (`pretrained_path`, how Kaggle kernels
-    without internet attach them); asking for weights that cannot be had raises instead of
-    training from random weights unnoticed."""
+    without internet attach them), which must fill every tensor of the backbone; asking for
+    weights that cannot be had raises instead of training from random weights unnoticed."""
     if name in SMALL_CNNS:
         if pretrained or pretrained_path:
             raise RuntimeError(f"{name} is trained from scratch here: no pretrained weights for "
                                "it; set pretrained = False and pretrained_path = None")
         return SmallCnn(in_chans, **SMALL_CNNS[name])
+    check_backbone(name)
     kwargs: dict = dict(in_chans=in_chans, num_classes=0, global_pool="")
     if pretrained_path:
-        if not Path(pretrained_path).is_file():
-            raise FileNotFoundError(f"pretrained_path {pretrained_path} does not exist")
-        return timm.create_model(name, pretrained=True,
-                                 pretrained_cfg_overlay=dict(file=str(pretrained_path)), **kwargs)
+        sd, _ = read_weights(pretrained_path)  # missing or unreadable: stops here
+        model = timm.create_model(name, pretrained=False, **kwargs)
+        print(fill_weights(model, sd, pretrained_path, f"backbone {name}",
+                           adapt=first_convs(model)))
+        return model
     if pretrained:
         try:
             return timm.create_model(name, pretrained=True, **kwargs)
@@ -187,7 +212,10 @@ class SedModel(nn.Module):
                                tuple(channels))
         self.bn0 = nn.BatchNorm1d(mel_bins)  # per-mel-bin normalisation (norm_mel_bins)
         self.spec_augment = SpecAugmentation(**spec_augment) if spec_augment else None
-        self.backbone = create_backbone(backbone, len(channels), pretrained, pretrained_path)
+        if pretrained_path and not Path(pretrained_path).is_file():
+            raise FileNotFoundError(f"pretrained_path {pretrained_path} does not exist")
+        self.backbone_name = backbone
+        self.backbone = create_backbone(backbone, len(channels), pretrained and not pretrained_path)
         # `flatten` keeps where in frequency a feature fired (a bird's pitch band), which the
         # mean over the CNN's frequency axis throws away
         self.freq_pool = freq_pool
@@ -196,6 +224,23 @@ class SedModel(nn.Module):
         self.head = SedHead(width, n_classes, head_hidden, dropout, pooling)
         # a teacher's embedding predicted from the pooled features (training only: distillation)
         self.embed = nn.Linear(width, embed_dim) if embed_dim else None
+        if pretrained_path:
+            self.load_pretrained(pretrained_path)
+
+    def load_pretrained(self, path: str | Path) -> None:
+        """Weights from a file: a whole SedModel's (this project's fold<K>.pt or full.pt, a
+        trained run as the starting point) when every learnt tensor fits, else the backbone's,
+        all of them or the run stops. The fixed front end (`features`) is never taken from
+        the file: it follows this run's sample_rate, n_fft and mel settings."""
+        sd, _ = read_weights(path)
+        whole = match_weights(self, sd, skip=("features.",))
+        if whole.complete:
+            self.load_state_dict(whole.tensors, strict=False)
+            print(f"pretrained_path {path}: loaded the whole model ({whole.count()}), a "
+                  "trained run as the starting point")
+            return
+        print(fill_weights(self.backbone, sd, path, f"backbone {self.backbone_name}",
+                           adapt=first_convs(self.backbone)))
 
     def _freq_steps(self, in_chans: int, mel_bins: int) -> int:
         """Height of the backbone's feature map for `mel_bins` mel bins."""

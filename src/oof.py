@@ -15,6 +15,7 @@ whole file) every row of the recording gets it, and the row is marked `weak`.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +29,42 @@ ROW_SECONDS = 5  # the scored row of the soundscape formats (competitions.tables
 
 OOF_DIR = Path("oof")
 MODELS_DIR = Path("models")
+
+
+UNREADABLE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)  # np.load, json
+OOF_FIELDS = ("experiment", "competition", "config", "metric", "cv", "fold_cv", "classes", "ids",
+              "folds", "targets")
+
+
+def refuse_nonfinite(values, where: str, what: str, then: str) -> None:
+    """Stops when `values` (an array, or a list of them) hold NaN or inf: a metric over them
+    still looks like a score (a diverged run's all-NaN OOF once scored CV 0.49), and a blend
+    would carry them to the test set."""
+    arrays = [np.asarray(v) for v in (values if isinstance(values, list) else [values])]
+    for a in arrays:
+        if not np.issubdtype(a.dtype, np.number):
+            raise SystemExit(f"{where}: {what} are not numbers (dtype {a.dtype}); {then}")
+    bad = sum(int(a.size - np.count_nonzero(np.isfinite(a))) for a in arrays)
+    if bad:
+        raise SystemExit(f"{where}: {bad} of {sum(a.size for a in arrays)} {what} are NaN or "
+                         f"inf; {then}")
+
+
+def read_arrays(path: Path, kind: str) -> np.ndarray | dict[str, np.ndarray]:
+    """An OOF or test file read whole (an .npz as a dict of its arrays), stopping with its
+    name when it is not one: truncated, random bytes, pickled objects."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            return data  # an .npy array, read whole
+        with data:
+            return {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise SystemExit(f"{path} not found") from None
+    except UNREADABLE as e:
+        reason = " ".join(f"{type(e).__name__}: {e}".split())
+        raise SystemExit(f"{path}: not a readable {kind} ({reason}); write it again with the "
+                         "script that makes it") from None
 
 
 def run_dir(cfg) -> Path:
@@ -68,6 +105,7 @@ class Oof:
 
     def save(self, out_dir: Path = OOF_DIR) -> Path:
         out_dir = Path(out_dir)
+        refuse_nonfinite(self.preds, self.experiment, "OOF predictions", "the OOF is not saved")
         meta = {"experiment": self.experiment, "competition": self.competition,
                 "config": self.config,
                 "metric": self.metric, "cv": self.cv, "fold_cv": self.fold_cv,
@@ -80,18 +118,32 @@ class Oof:
 
     @classmethod
     def load(cls, path: str | Path) -> "Oof":
+        """The OOF at `path`; a file that is unreadable, of the wrong shape or holding NaN or
+        inf stops the caller with the file's name (ensemble.py, score.py)."""
         path = Path(path)
         meta_path = path.with_suffix(".json")
         if not meta_path.exists():
             raise SystemExit(f"{path}: no {meta_path.name} beside it; OOF files are written by "
                              "train.py as <exp>.npy + <exp>.json")
-        meta = json.loads(meta_path.read_text())
-        preds = np.load(path)
+        try:
+            meta = json.loads(meta_path.read_text())
+            n_rows, n_classes = len(meta["ids"]), len(meta["classes"])
+            missing = [k for k in OOF_FIELDS if k not in meta]
+        except (*UNREADABLE, TypeError) as e:
+            raise SystemExit(f"{meta_path}: not an OOF description ({type(e).__name__}: "
+                             f"{' '.join(str(e).split())}); train the experiment again") from None
+        if missing:
+            raise SystemExit(f"{meta_path}: not an OOF description (no {', '.join(missing)}); "
+                             "train the experiment again")
+        preds = read_arrays(path, ".npy array")
+        if not isinstance(preds, np.ndarray) or preds.shape != (n_rows, n_classes):
+            shape = getattr(preds, "shape", "of an .npz archive")
+            raise SystemExit(f"{path}: shape {shape} does not match {meta_path.name}")
+        refuse_nonfinite(preds, path, f"OOF predictions of {meta['experiment']}",
+                         "no metric is computed over them: train the experiment again")
         targets = np.zeros_like(preds, dtype=np.float32)
         for i, pos in enumerate(meta["targets"]):
             targets[i, pos] = 1.0
-        if preds.shape != (len(meta["ids"]), len(meta["classes"])):
-            raise SystemExit(f"{path}: shape {preds.shape} does not match {meta_path.name}")
         return cls(meta["experiment"], meta["competition"], meta["config"], meta["metric"],
                    meta["classes"], meta["ids"], np.asarray(meta["folds"]), targets, preds,
                    meta["cv"], meta["fold_cv"])
@@ -104,11 +156,13 @@ class Oof:
         if not rows_path.exists():
             raise SystemExit(f"{rows_path} not found: train {rec.experiment} again to save "
                              "row-level OOF")
-        with np.load(rows_path) as z:
-            return cls(rec.experiment, rec.competition, rec.config, rec.metric, rec.classes,
-                       z["ids"].tolist(), z["folds"], z["targets"].astype(np.float32),
-                       z["preds"], float("nan"), {}, z["audio"].tolist(), z["t_start"],
-                       z["weak"])
+        z = read_arrays(rows_path, "row OOF (.npz)")
+        refuse_nonfinite(z["preds"], rows_path, f"row OOF predictions of {rec.experiment}",
+                         "no metric is computed over them: train the experiment again")
+        return cls(rec.experiment, rec.competition, rec.config, rec.metric, rec.classes,
+                   z["ids"].tolist(), z["folds"], z["targets"].astype(np.float32),
+                   z["preds"], float("nan"), {}, z["audio"].tolist(), z["t_start"],
+                   z["weak"])
 
 
 def row_targets(events, rec_id: str, n_rows: int, n_classes: int) -> tuple[np.ndarray, bool]:
@@ -139,6 +193,7 @@ class TestScores:
 def save_test(experiment: str, row_ids: list[str], classes: list[str], scores: np.ndarray,
               audio: list[str], t_start: np.ndarray, out_dir: Path = OOF_DIR) -> Path:
     path = test_path(experiment, out_dir)
+    refuse_nonfinite(scores, experiment, "test scores", f"{path} is not written")
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, row_ids=np.asarray(row_ids), classes=np.asarray(classes),
                  scores=scores.astype(np.float32), audio=np.asarray(audio),
@@ -150,12 +205,14 @@ def load_test(experiment: str, out_dir: Path = OOF_DIR) -> TestScores:
     path = test_path(experiment, out_dir)
     if not path.exists():
         raise SystemExit(f"{path} not found: run `python src/infer.py {experiment}` first")
-    with np.load(path) as z:
-        if "audio" not in z:
-            raise SystemExit(f"{path} predates row recordings: run `python src/infer.py "
-                             f"{experiment}` again")
-        return TestScores(z["row_ids"].tolist(), z["classes"].tolist(), z["scores"],
-                          z["audio"].tolist(), z["t_start"])
+    z = read_arrays(path, "test score file (.npz)")
+    if "audio" not in z:
+        raise SystemExit(f"{path} predates row recordings: run `python src/infer.py "
+                         f"{experiment}` again")
+    refuse_nonfinite(z["scores"], path, f"test scores of {experiment}",
+                     f"run `python src/infer.py {experiment}` again")
+    return TestScores(z["row_ids"].tolist(), z["classes"].tolist(), z["scores"],
+                      z["audio"].tolist(), z["t_start"])
 
 
 def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray,
@@ -164,6 +221,8 @@ def save_fold_part(cfg, fold: int, ids: list[str], preds: np.ndarray,
     (`rows[i]` from `recording_rows`), merged later by `merge_folds`; `member`: one model
     of a seed bag (its own part, beside the bag's)."""
     path = run_dir(cfg) / f"oof_fold{fold}{'' if member is None else f'_bag{member}'}.npz"
+    for what, values in (("OOF predictions", preds), ("row OOF predictions", list(rows))):
+        refuse_nonfinite(values, f"{cfg.name} fold{fold}", what, f"{path} is not written")
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, ids=np.asarray(ids), preds=preds.astype(np.float32),
                  rows=np.concatenate(rows).astype(np.float32),
@@ -177,11 +236,15 @@ def merge_folds(cfg, competition, recordings) -> Oof:
     for fold in folds:
         path = run_dir(cfg) / f"oof_fold{fold}.npz"
         if path.exists():
-            with np.load(path) as z:
-                rows = (np.split(z["rows"], np.cumsum(z["row_counts"])[:-1]) if "rows" in z
-                        else [None] * len(z["ids"]))  # a fold saved before row OOF existed
-                parts.append(pd.DataFrame({"id": z["ids"].astype(str), "fold": fold,
-                                           "row": list(z["preds"]), "rows": rows}))
+            z = read_arrays(path, "fold OOF (.npz)")
+            refuse_nonfinite([z[k] for k in ("preds", "rows") if k in z], path,
+                             f"OOF predictions of {cfg.name} fold{fold}",
+                             "no CV is computed over them: delete it and "
+                             f"{run_dir(cfg)}/fold{fold}*.pt, then train the fold again")
+            rows = (np.split(z["rows"], np.cumsum(z["row_counts"])[:-1]) if "rows" in z
+                    else [None] * len(z["ids"]))  # a fold saved before row OOF existed
+            parts.append(pd.DataFrame({"id": z["ids"].astype(str), "fold": fold,
+                                       "row": list(z["preds"]), "rows": rows}))
     if not parts:
         raise SystemExit(f"no trained fold of {cfg.name} in {run_dir(cfg)}")
     table = recordings[["id", "labels"]].merge(pd.concat(parts), on="id", how="inner")

@@ -21,6 +21,7 @@ from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
 from augment import mix
+from weights import fill_weights, match_weights, read_weights
 
 AUDIOSET_CLASSES = 527
 FRONT_END = ("spectrogram_extractor", "logmel_extractor")  # fixed DSP weights: never re-initialised
@@ -244,39 +245,40 @@ PANNS_MODELS: dict[str, type[_Cnn14Base]] = {"panns_cnn14": Cnn14,
                                              "panns_cnn14_att": Cnn14DecisionLevelAtt}
 
 
-def _mismatch_report(model: nn.Module, sd: dict[str, torch.Tensor]) -> str:
-    own = model.state_dict()
-    # pre-0.4.1 BN state has no num_batches_tracked; load_state_dict itself decides on those
-    missing = sorted(k for k in set(own) - set(sd) if not k.endswith("num_batches_tracked"))
-    unexpected = sorted(set(sd) - set(own))
-    shapes = [f"{k}: checkpoint {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}"
-              for k in own if k in sd and sd[k].shape != own[k].shape]
-    parts = [f"{label} ({len(keys)}): {', '.join(keys[:8])}{' ...' if len(keys) > 8 else ''}"
-             for label, keys in (("missing", missing), ("unexpected", unexpected), ("shape", shapes))
-             if keys]
-    return "; ".join(parts)
-
-
 def load_panns_checkpoint(model: _Cnn14Base, path: str | Path, n_classes: int) -> _Cnn14Base:
-    """Strictly load an official-format checkpoint ({"model": state_dict} or a bare state dict)
-    into a 527-class `model`, then give it a fresh head for `n_classes`."""
+    """Load a checkpoint into a 527-class `model`, then give it a head for `n_classes`.
+
+    An official AudioSet file ({"model": state_dict} or a bare state dict, any common prefix)
+    loads strictly: every tensor, the 527-class head included, so the other PANNs model's file
+    or another mel_bins/n_fft is refused before anything is loaded. This project's own
+    checkpoints (fold<K>.pt, full.pt of a PANNs run) are a starting point: the whole model when
+    its head has `n_classes`, else the trunk under a fresh head; their fixed front end is
+    rebuilt from this run's config, not taken from the file."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"PANNs checkpoint {path} does not exist")
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    sd = ckpt["model"] if isinstance(ckpt, dict) and "model" in ckpt else ckpt
-    mismatch = _mismatch_report(model, sd)  # checked first, so a failed load leaves model intact
-    if mismatch:
-        raise RuntimeError(f"{path} does not fit {type(model).__name__} (wrong model name, "
-                           f"mel_bins or n_fft?): {mismatch}")
+    sd, meta = read_weights(path)
+    name = type(model).__name__
+    if "classes" in meta and "config" in meta:  # a fold<K>.pt / full.pt of this project
+        model.reset_head(n_classes)
+        whole = match_weights(model, sd, skip=FRONT_END)
+        if whole.complete:
+            model.load_state_dict(whole.tensors, strict=False)
+            print(f"pretrained_path {path}: loaded the whole {name} ({whole.count()}), a "
+                  "trained run as the starting point")
+        else:
+            print(fill_weights(model, sd, path, f"the {name} trunk",
+                               skip=FRONT_END + (model.head_name,)))
+        return model
+    found = match_weights(model, sd)  # checked first, so a failed load leaves model intact
+    if not found.complete or found.unused:
+        raise SystemExit(f"pretrained_path {path} does not fit {name} (wrong model name, "
+                         f"mel_bins or n_fft?): {found.report()}")
     mel = model.logmel_extractor.melW.detach().clone()  # from our sample_rate/fmin/fmax
-    try:
-        model.load_state_dict(sd, strict=True)
-    except RuntimeError as e:
-        raise RuntimeError(f"{path} does not fit {type(model).__name__}: {e}") from e
+    model.load_state_dict(found.tensors, strict=False)
     if (model.logmel_extractor.melW - mel).abs().max() > 1e-4:
         warnings.warn(f"{path} was trained with another mel filterbank (sample_rate/fmin/fmax) "
                       "than configured; using the checkpoint's, as its weights expect it.")
+    print(f"pretrained_path {path}: loaded {name} ({found.count()}); a new head for "
+          f"{n_classes} classes")
     model.reset_head(n_classes)
     return model
 
@@ -287,7 +289,7 @@ def build_panns(name: str, n_classes: int, sample_rate: int, n_fft: int, hop_len
     """A PANNs model by name; with `pretrained_path`, AudioSet weights loaded strictly and a new
     head for `n_classes`, else random PANNs init."""
     if name not in PANNS_MODELS:
-        raise ValueError(f"unknown PANNs model {name!r}; choose from {sorted(PANNS_MODELS)}")
+        raise SystemExit(f"unknown PANNs backbone {name!r}; known: {sorted(PANNS_MODELS)}")
     if pretrained_path and not Path(pretrained_path).is_file():
         raise FileNotFoundError(f"pretrained_path {pretrained_path} does not exist")
     kwargs = dict(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, mel_bins=mel_bins,

@@ -25,7 +25,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 from PIL import Image  # matplotlib's own dependency
 
-from atomic import atomic_path
+from atomic import atomic_path, run_script
 from audio import load_wave
 from competitions import COMPETITIONS, competition_for
 from configs import experiment_cli
@@ -252,4 +252,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

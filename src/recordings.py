@@ -19,6 +19,10 @@ def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not path.exists():
         raise SystemExit(f"{path} not found: run `python src/prepare.py {cfg.name}` first")
     recordings = competition.train_recordings()
+    if recordings.empty:  # else each fold "trains" on nothing and keeps untrained weights
+        raise SystemExit(f"{train_table(competition)}: no train recordings to train on; "
+                         "fill it (or point data_dir at the competition's data) and run "
+                         f"`python src/prepare.py {cfg.name}` again")
     folds = pd.read_csv(path, dtype={"id": str})
     recordings = recordings.merge(folds[["id", "fold"]], on="id", how="left", validate="1:1")
     if recordings["fold"].isna().any():
@@ -29,6 +33,16 @@ def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
     events = pd.concat([competition.train_events().assign(negative=False),
                         competition.train_negatives().assign(negative=True)], ignore_index=True)
     return recordings, events
+
+
+def train_table(competition) -> Path:
+    """The file the competition's train recordings come from, for messages: its labels CSV
+    (RFCX's train_tp.csv, Cornell's train.csv, BirdCLEF's train_metadata.csv), else its
+    data folder."""
+    for name in ("events_file", "train_csv", "meta_csv"):
+        if getattr(competition, name, None) is not None:
+            return Path(getattr(competition, name))
+    return competition.root
 
 
 AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
+from atomic import run_script
 from competitions import competition_for, submission_score
 from configs import experiment_cli
 from oof import OOF_DIR, Oof
@@ -30,4 +30,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -34,7 +34,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from atomic import atomic_path
+from atomic import atomic_path, run_script
 from configs import EXPERIMENTS, Config, experiment_cli, find_experiment, load_config
 
 ROOT = EXPERIMENTS.parent
@@ -186,7 +186,7 @@ def aggregate(cfg: Config, results: Path | None = None, argv: list[str] | None =
                  for name in reduce_rows if (r, name) != ("max", "max")])
     table: dict[tuple, list[dict]] = {}
     for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
-        models = load_fold_models(cfg, len(comp.classes), device, fold)
+        models = load_fold_models(cfg, comp.classes, device, fold)
         valid = recordings[recordings.fold == fold]
         y_valid = multi_hot(valid["labels"], len(comp.classes))
         for label, changes in windows.items():
@@ -558,4 +558,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

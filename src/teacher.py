@@ -161,8 +161,8 @@ def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> Non
     """Teacher outputs for every cached recording that lacks them (idempotent; each file is
     written whole or not at all, so a killed run resumes)."""
     todo = [(split, i) for split, ids in ids_by_split.items() for i in ids
-            if not teacher_path(cfg, split, i).exists()
-            and cached_path(cfg, split, i).exists()]  # none for what prepare could not read
+            if cached_path(cfg, split, i).exists()  # none for what prepare could not read
+            and is_stale(teacher_path(cfg, split, i), cached_path(cfg, split, i))]
     if not todo:
         return
     model = shared_birdnet(threads)
@@ -171,6 +171,12 @@ def fill_cache(cfg, ids_by_split: dict[str, list[str]], threads: int = 2) -> Non
                           cfg.teacher_hop)
         with atomic_path(teacher_path(cfg, split, audio_id)) as tmp, open(tmp, "wb") as f:
             np.savez(f, **out)
+
+
+def is_stale(output: Path, source: Path) -> bool:
+    """Whether the teacher's output is missing or older than the cached audio it was made
+    from (prepare decodes a replaced source file again)."""
+    return not output.exists() or output.stat().st_mtime_ns < source.stat().st_mtime_ns
 
 
 def load_teacher(cfg, split: str, audio_id: str) -> dict[str, np.ndarray]:

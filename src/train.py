@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 import distributed
-from atomic import write_json
+from atomic import run_script, write_json
 from backends import load_fold_models
 from competitions import competition_for
 from configs import experiment_cli
@@ -40,8 +40,8 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     train_set = training_set(cfg, train_df, valid_df)  # + negatives, unlabeled audio
     trained_on = out_of_fold(train_set, valid_df, tag)
     _, sampler, loader = train_loader(cfg, len(comp.classes), train_set, events, seed, device,
-                                      crop_labels(cfg, comp, train_set))
-    trainer = build_trainer(cfg, len(comp.classes), len(loader), device)
+                                      crop_labels(cfg, comp, train_set), tag)
+    trainer = build_trainer(cfg, len(comp.classes), len(loader), device, tag)
     distributed.decorrelate(seed)
     run = FoldRun(cfg, comp, fold, member, valid_df, trainer, device, trained_on)
     run.resume()
@@ -65,7 +65,7 @@ def validate_bag(cfg, comp, recordings, fold: int, device: torch.device) -> None
     """A seed bag's fold: its members' mean scored on the validation recordings, written as
     the fold's OOF part and scores (each member keeps its own beside them)."""
     _, valid_df = fold_split(recordings, fold)
-    models = load_fold_models(cfg, len(comp.classes), device, fold)
+    models = load_fold_models(cfg, comp.classes, device, fold)
     y_valid = multi_hot(valid_df["labels"], len(comp.classes))
     scores, preds, rows = validate(cfg, comp, models, valid_df, y_valid, device)
     if is_main():
@@ -115,4 +115,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

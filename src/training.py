@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 from torch.utils.data import DataLoader
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -22,13 +23,14 @@ from distributed import (all_gather, barrier, is_main, per_rank_batch, print0, r
                          world_size, wrap)
 from engine import autocast, save_checkpoint
 from losses import Distill, build_loss
-from metrics import MetricMeter
+from metrics import MetricMeter, NonFiniteScores
 from models import build_model
 from oof import model_tag, run_dir, save_fold_part
 from recordings import multi_hot
 from scoring import validate
 
 RUN_ONLY = {"device", "num_workers", "checkpoint_every", "train_folds"}  # may change on resume
+MAX_BAD_STEPS = 3  # non-finite steps in a row that are skipped before the fold is stopped
 OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
 
 
@@ -97,8 +99,9 @@ class FoldTrainer:
     statistics are gathered from all ranks, each rank's RNG state is kept, rank 0 writes."""
 
     def __init__(self, cfg, model: nn.Module, criterion: nn.Module, steps_per_epoch: int,
-                 device: torch.device) -> None:
+                 device: torch.device, name: str = "training") -> None:
         self.cfg, self.model, self.criterion, self.device = cfg, model, criterion, device
+        self.name = name  # the fold's tag, for messages
         self.optimizer = build_optimizer(cfg, model)
         self.scheduler = warmup_schedule(self.optimizer, int(cfg.warmup_epochs * steps_per_epoch),
                                          cfg.epochs * steps_per_epoch, cfg.scheduler)
@@ -112,12 +115,17 @@ class FoldTrainer:
         self.best, self.log = -np.inf, []
         self.recent: list[dict] = []  # weights at the end of the last `average_last` epochs
         self.running = {"loss": 0.0, "count": 0, "truth": [], "scores": []}
+        self.bad_steps = 0  # non-finite steps in a row, skipped
+        self.last_finite: tuple[int, int, float] | None = None  # (epoch, step, loss)
 
     @property
     def eval_model(self) -> nn.Module:
         return self.ema.module if self.ema is not None else unwrap(self.model)
 
     def train_step(self, batch: dict) -> None:
+        """One optimizer step. A step whose loss, outputs or gradients are not finite changes
+        no weight (as GradScaler skips fp16 overflows, which stay its own business); after
+        MAX_BAD_STEPS of them in a row the fold stops, since its weights have diverged."""
         self.model.train()
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.batch_augment is not None:
@@ -129,21 +137,74 @@ class FoldTrainer:
             output = self.model(batch["wave"], **extra)
         loss = self.criterion(output, batch)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # on every rank, whatever the checks say (DDP)
+        checks = finite_flags(loss, output)
         if self.cfg.grad_clip:
             self.scaler.unscale_(self.optimizer)
-            nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        elif not self.scaler.is_enabled():
+            norm = grad_norm(self.model)
+        if not self.scaler.is_enabled():  # with fp16, GradScaler skips inf gradients itself
+            checks = torch.cat([checks, torch.isfinite(norm).reshape(1)])
+        *flags, loss_value = torch.cat([agree(checks).float(),  # one read, one sync
+                                        loss.detach().float().reshape(1)]).tolist()
+        if not all(flags):
+            self.skip_step(flags)
+            return
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
         if self.ema is not None:
             self.ema.update_parameters(self.model)
         n = len(batch["wave"])
-        self.running["loss"] += loss.item() * n
+        self.running["loss"] += loss_value * n
         self.running["count"] += n
         self.running["truth"].append((batch["target"] > 0.5).float().cpu().numpy())
         self.running["scores"].append(output["clipwise_output"].detach().float().cpu().numpy())
+        self.bad_steps, self.last_finite = 0, (self.epoch, self.step, loss_value)
         self.step += 1
+
+    def skip_step(self, flags: list[bool]) -> None:
+        """Leaves the weights as they were (the schedule and the batch position move on, as
+        for a step GradScaler skips). The forward pass has already updated BatchNorm's running
+        statistics: when those went non-finite, nothing is left to skip to, and the fold stops
+        at once; otherwise it stops after MAX_BAD_STEPS bad steps in a row."""
+        what = "non-finite " + ", ".join(
+            name for name, ok in zip(("loss", "model output", "gradient norm"), flags) if not ok)
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scaler.is_enabled():  # forget this step's unscaling, keep the scale
+            self.scaler.update(self.scaler.get_scale())
+        self.scheduler.step()
+        self.bad_steps += 1
+        broken = nonfinite_weights(unwrap(self.model))
+        if not agree(torch.tensor([broken == 0], device=self.device)).all():
+            raise self.diverged(f"{what}, which left {broken} non-finite value(s) in the "
+                                "weights and BatchNorm statistics")
+        if self.bad_steps >= MAX_BAD_STEPS:
+            raise self.diverged(f"{what} in {self.bad_steps} steps in a row")
+        if is_main():
+            tqdm.write(f"{self.name} epoch {self.epoch} step {self.step}: {what}; step skipped, "
+                       f"weights unchanged ({self.bad_steps} in a row; the fold stops at "
+                       f"{MAX_BAD_STEPS})")
+        self.step += 1
+
+    def diverged(self, what: str, at: str | None = None) -> SystemExit:
+        """The stop of a fold whose weights went non-finite: where (`at`, by default the
+        current step), the last finite loss, and what to change."""
+        at = at or f"at epoch {self.epoch} step {self.step}"
+        last = ("no finite loss before it" if self.last_finite is None else
+                "last finite loss {2:.4f} at epoch {0} step {1}".format(*self.last_finite))
+        fp16 = ", or amp bf16 instead of fp16" if self.scaler.is_enabled() else ""
+        return SystemExit(f"{self.name}: training diverged {at}: {what} ({last}); no "
+                          "checkpoint was written from non-finite weights; lower lr (now "
+                          f"{self.cfg.lr:g}) or set a smaller grad_clip (now "
+                          f"{self.cfg.grad_clip}){fp16}")
+
+    def check_weights(self) -> None:
+        """Stops the fold rather than let non-finite weights reach a checkpoint."""
+        models = [unwrap(self.model)] + ([self.ema.module] if self.ema is not None else [])
+        if bad := sum(nonfinite_weights(m) for m in models):
+            raise self.diverged(f"{bad} non-finite weight value(s)")
 
     def end_epoch(self) -> dict[str, float]:
         """Training statistics of the epoch; moves on to the next one."""
@@ -151,7 +212,8 @@ class FoldTrainer:
         meter = MetricMeter(self.cfg.threshold)
         for t, s in zip(running["truth"], running["scores"]):
             meter.update(t, s)
-        stats = {"loss": running["loss"] / max(1, running["count"]),
+        count = running["count"]  # 0 only when every step of the epoch was skipped
+        stats = {"loss": running["loss"] / count if count else float("nan"),
                  **{f"train_{k}": v for k, v in meter.compute().items()}}
         self.running = {"loss": 0.0, "count": 0, "truth": [], "scores": []}
         if self.cfg.average_last:
@@ -175,6 +237,7 @@ class FoldTrainer:
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
                 "ema": self.ema.state_dict() if self.ema is not None else None,
                 "epoch": self.epoch, "step": self.step, "best": self.best, "log": self.log,
+                "bad_steps": self.bad_steps, "last_finite": self.last_finite,
                 "recent": self.recent, "running": merge_running(all_gather(self.running)),
                 "rng": all_gather(torch.get_rng_state()),  # one per rank
                 "cuda_rng": all_gather(torch.cuda.get_rng_state())
@@ -182,6 +245,7 @@ class FoldTrainer:
                 "config": self.cfg.to_dict()}
 
     def save(self, path: Path) -> None:
+        self.check_weights()  # the same weights on every rank: all stop together
         state = self.state_dict()  # on every rank: it gathers from all of them
         if is_main():
             with atomic_path(path) as tmp:
@@ -205,6 +269,7 @@ class FoldTrainer:
             self.ema.load_state_dict(state["ema"])
         self.epoch, self.step, self.best = state["epoch"], state["step"], state["best"]
         self.log, self.recent = state["log"], state["recent"]
+        self.bad_steps, self.last_finite = state.get("bad_steps", 0), state.get("last_finite")
         # the epoch's statistics so far from all ranks go to rank 0, which end_epoch merges
         self.running = state["running"] if is_main() else merge_running([])
         if rank() < len(state["rng"]):  # a rank added since keeps its fresh stream
@@ -212,6 +277,35 @@ class FoldTrainer:
             if state.get("cuda_rng") is not None and self.device.type == "cuda":
                 torch.cuda.set_rng_state(state["cuda_rng"][rank()], self.device)
         return True
+
+
+def nonfinite_weights(model: nn.Module) -> int:
+    """How many values of a model's floating-point weights and buffers are NaN or inf."""
+    return sum(int((~torch.isfinite(t)).sum()) for t in model.state_dict().values()
+               if t.is_floating_point())
+
+
+def grad_norm(model: nn.Module) -> torch.Tensor:
+    """The global L2 norm of the gradients (clip_grad_norm_'s, without clipping)."""
+    norms = [torch.linalg.vector_norm(p.grad.detach()) for p in model.parameters()
+             if p.grad is not None]
+    return torch.linalg.vector_norm(torch.stack(norms)) if norms else torch.zeros(())
+
+
+def finite_flags(loss: torch.Tensor, output: dict) -> torch.Tensor:
+    """[loss finite, outputs finite] as one tensor, read with one sync: the losses zero
+    non-finite outputs, so a finite loss alone does not say the model is."""
+    outputs = [output[k].detach() for k in ("clipwise_output", "framewise_output") if k in output]
+    return torch.stack([torch.isfinite(loss.detach()).all(),
+                        torch.stack([torch.isfinite(o).all() for o in outputs]).all()])
+
+
+def agree(flags: torch.Tensor) -> torch.Tensor:
+    """Each flag true on every rank, so DDP ranks skip the same steps."""
+    if world_size() > 1:
+        flags = flags.to(torch.int32)
+        dist.all_reduce(flags, op=dist.ReduceOp.MIN)
+    return flags.bool()
 
 
 def merge_running(parts: list[dict]) -> dict:
@@ -222,22 +316,43 @@ def merge_running(parts: list[dict]) -> dict:
 
 
 def train_loader(cfg, n_classes: int, train_df, events, seed: int, device: torch.device,
-                 teacher: tuple | None = None) -> tuple[SedDataset, EpochSampler, DataLoader]:
+                 teacher: tuple | None = None, name: str = "training"
+                 ) -> tuple[SedDataset, EpochSampler, DataLoader]:
     """The fold's crops, dealt by an EpochSampler (class-balanced with `balanced`) to this
-    rank's share of the batch; `teacher` as SedDataset.from_config takes it."""
+    rank's share of the batch; `teacher` as SedDataset.from_config takes it. Stops when the
+    crops fill no whole batch: with drop_last the fold would take no step and keep its
+    untrained weights as if they had been trained."""
+    batch = per_rank_batch(cfg.batch_size)
+    check_one_batch(cfg, len(train_df), batch, name)
     dataset = SedDataset.from_config(cfg, train_df, events, n_classes, seed,
                                      build_wave_augment(cfg.augment), teacher)
     weights = class_balanced_weights(train_df["labels"], n_classes) if cfg.balanced else None
     sampler = EpochSampler(len(train_df), cfg.crops_per_file, weights, seed=seed,
                            num_replicas=world_size(), rank=rank())
-    loader = DataLoader(dataset, batch_size=per_rank_batch(cfg.batch_size), sampler=sampler,
+    loader = DataLoader(dataset, batch_size=batch, sampler=sampler,
                         drop_last=True, num_workers=cfg.num_workers,
                         pin_memory=device.type == "cuda", persistent_workers=cfg.num_workers > 0,
                         generator=torch.Generator())  # keeps torch's global RNG untouched
     return dataset, sampler, loader
 
 
-def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.device) -> FoldTrainer:
+def check_one_batch(cfg, n_recordings: int, batch: int, name: str) -> None:
+    """Stops when a rank's clips of an epoch (as EpochSampler deals them) fill no batch."""
+    clips = n_recordings * cfg.crops_per_file // world_size()
+    if clips >= batch:
+        return
+    per, over, of = "", "", ""
+    if world_size() > 1:
+        per, over, of = " and process", f" / {world_size()} processes", f" of {batch}"
+    fewer_folds = "" if cfg.full_fit else f", or fewer folds (n_folds {cfg.n_folds})"
+    raise SystemExit(f"{name}: {clips} training clip(s) per epoch{per} ({n_recordings} "
+                     f"recording(s) x crops_per_file {cfg.crops_per_file}{over}) fill no "
+                     f"batch{of} (batch_size {cfg.batch_size}{over}), so not one step would "
+                     f"train: lower batch_size, raise crops_per_file{fewer_folds}")
+
+
+def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.device,
+                  name: str = "training") -> FoldTrainer:
     """The fold's model (channels-last on a GPU, DDP-wrapped under torchrun), its loss (with
     the teacher's term when distilling) and their FoldTrainer."""
     model = build_model(cfg, n_classes).to(device)
@@ -248,7 +363,7 @@ def build_trainer(cfg, n_classes: int, steps_per_epoch: int, device: torch.devic
     if cfg.distill_weight or cfg.distill_embedding:
         loss = Distill(loss, cfg.distill_weight, cfg.distill_loss, cfg.distill_temperature,
                        cfg.distill_embedding)
-    return FoldTrainer(cfg, model, loss, steps_per_epoch, device)
+    return FoldTrainer(cfg, model, loss, steps_per_epoch, device, name)
 
 
 class FoldRun:
@@ -259,7 +374,8 @@ class FoldRun:
     def __init__(self, cfg, comp, fold: int | None, member: int, valid_df, trainer: FoldTrainer,
                  device: torch.device, trained_on: list[str]) -> None:
         self.cfg, self.comp, self.fold, self.member = cfg, comp, fold, member
-        self.valid_df, self.trainer, self.device, self.trained_on = valid_df, trainer, device, trained_on
+        self.valid_df, self.trainer, self.device = valid_df, trainer, device
+        self.trained_on = trained_on
         self.tag, self.out = model_tag(fold, member), run_dir(cfg)
         self.state_path = self.out / f"{self.tag}.last.pt"
         self.metric = cfg.metric or comp.metric
@@ -274,12 +390,22 @@ class FoldRun:
                    if self.trainer.epoch < self.cfg.epochs else f"{self.tag}: already trained")
 
     def evaluate(self) -> tuple[dict, np.ndarray, list]:
+        """Validation scores, predictions and rows; a model predicting NaN or inf stops the
+        fold here, before any of it is kept or scored."""
         if not len(self.valid_df) or self.unscored:  # a full fit has nothing to validate on
             return {}, self.y_valid, []
-        return validate(self.cfg, self.comp, self.trainer.eval_model, self.valid_df,
-                        self.y_valid, self.device)
+        try:
+            return validate(self.cfg, self.comp, self.trainer.eval_model, self.valid_df,
+                            self.y_valid, self.device)
+        except NonFiniteScores as e:
+            raise self.trainer.diverged(f"its model predicts non-finite scores ({e})",
+                                        f"in validation after epoch {self.trainer.epoch - 1}"
+                                        ) from None
 
     def keep(self, scores: dict, preds: np.ndarray, rows: list) -> None:
+        if bad := nonfinite_weights(self.trainer.eval_model):  # every rank, before rank 0 writes
+            raise self.trainer.diverged(f"{bad} non-finite weight value(s) to keep",
+                                        f"after epoch {self.trainer.epoch - 1}")
         if not is_main():
             return
         save_checkpoint(self.out / f"{self.tag}.pt", self.trainer.eval_model,

@@ -99,3 +99,19 @@ def test_align_reorders_and_refuses_misaligned_inputs():
     for message, other in cases.items():
         with pytest.raises(SystemExit, match=message):
             align([ref, other])
+
+
+def test_align_refuses_non_finite_or_repeated_inputs():
+    y, folds, (p, q) = synthetic(5, n=40)
+    ids = [f"r{i}" for i in range(40)]
+
+    def oof(name, preds):
+        return Oof(name, "rfcx", {}, "lwlrap", list("abcdef"), ids, folds, y, preds, 0.0, {})
+
+    q = q.copy()
+    q[3, 1] = np.inf
+    with pytest.raises(SystemExit, match=r"^b: 1 of 240 OOF predictions are NaN or inf; it "
+                                         r"cannot be blended$"):
+        align([oof("a", p), oof("b", q)])
+    with pytest.raises(SystemExit, match=r"^a: given more than once"):
+        align([oof("a", p), oof("a", p)])

@@ -155,3 +155,44 @@ def test_f1_format_gets_thresholds_chosen_on_oof(tmp_path, monkeypatch, capsys):
     assert report["postprocess"]["cv"] > f1_rowwise(y, np.load("oof/f1a.npy"), 0.5) + 0.3
     birds = pd.read_csv("submissions/f.csv")["birds"].tolist()
     assert birds == ["amecro", "nocall", "bkcchi norcar", "nocall"]
+
+
+def test_non_finite_inputs_are_refused_naming_the_experiment(rfcx_work, capsys):
+    """One NaN used to change an input's CV and the blend's, even at weight 0."""
+    preds = np.load("oof/expb.npy")
+    preds[7, 2] = np.nan
+    np.save("oof/expb.npy", preds)
+    with pytest.raises(SystemExit, match=r"^oof/expb.npy: 1 of 160 OOF predictions of expb are "
+                                         r"NaN or inf; no metric is computed over them"):
+        ensemble.main(["oof/expa.npy", "oof/expb.npy", "--out", "submissions/n.csv"])
+    z = dict(np.load("oof/expa.test.npz"))
+    z["scores"][0, 0] = np.inf
+    np.savez("oof/expa.test.npz", **z)
+    with pytest.raises(SystemExit, match=r"^oof/expa.test.npz: 1 of 48 test scores of expa are "
+                                         r"NaN or inf; run `python src/infer.py expa` again$"):
+        ensemble.main(["oof/expa.npy", "--out", "submissions/n.csv"])
+    assert not Path("submissions/n.csv").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random bytes"])
+def test_an_unreadable_npy_ends_with_one_line_naming_it(rfcx_work, damage):
+    path = Path("oof/expb.npy")
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2] if damage == "truncated"
+                     else np.random.default_rng(3).bytes(len(data)))
+    with pytest.raises(SystemExit) as stop:
+        ensemble.main(["oof/expa.npy", "oof/expb.npy", "--out", "submissions/u.csv"])
+    message = str(stop.value.code)
+    assert message.startswith("oof/expb.npy: not a readable .npy array (") and "\n" not in message
+
+
+def test_the_same_oof_given_twice_is_refused(rfcx_work):
+    with pytest.raises(SystemExit, match=r"^oof/expa.npy: given twice \(as oof/expa.npy and "
+                                         r"oof/expa.npy\)"):
+        ensemble.main(["oof/expa.npy", "oof/expb.npy", "oof/expa.npy", "--out", "s/t.csv"])
+    Path("copy").mkdir()
+    for suffix in (".npy", ".json"):
+        Path(f"copy/expa{suffix}").write_bytes(Path(f"oof/expa{suffix}").read_bytes())
+    with pytest.raises(SystemExit, match=r"^copy/expa.npy: the OOF of expa again \(also "
+                                         r"oof/expa.npy\); give each experiment once$"):
+        ensemble.main(["oof/expa.npy", "copy/expa.npy", "--out", "s/t.csv"])

@@ -74,7 +74,7 @@ def test_unreadable_audio_says_why_and_leaves_no_cache_file(tmp_path, make, mess
     src = make(tmp_path / "x.flac")
     with pytest.raises(AudioError, match=message):
         cache_audio(src, tmp_path / "cache" / "x.npy", SR)
-    assert not list((tmp_path / "cache").iterdir())  # neither the file nor a temporary
+    assert not list((tmp_path / "cache").glob("*"))  # neither the file nor a temporary
     for read in (decode, lambda p, sr: list(stream_wave(p, sr))):  # every reader says the same
         with pytest.raises(AudioError, match=message):
             read(src, SR)

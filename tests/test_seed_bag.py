@@ -73,7 +73,7 @@ def test_fold_seed_keeps_the_folds_of_another_seed(bagged):
 
 def test_a_mixed_bag_trains_and_loads_each_member_with_its_overrides(tmp_path):
     path = train_tiny(tmp_path, "tinymix", seed=5, n_train=6, seed_bag=2, train_folds=(0,),
-                      bag_overrides=({}, {"channels": ("logmel", "pcen")}),
+                      crops_per_file=2, bag_overrides=({}, {"channels": ("logmel", "pcen")}),
                       validate_members=False)
     with cwd(tmp_path):
         cfg = load_config(path)

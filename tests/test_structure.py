@@ -37,7 +37,10 @@ def graph() -> dict[str, set[str]]:
 
 
 def is_script(path: Path) -> bool:
-    return "__name__ == \"__main__\"" in path.read_text()
+    """A file with a top-level `if __name__ == "__main__":` block."""
+    return any(isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+               and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+               for node in ast.parse(path.read_text()).body)
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:

@@ -230,7 +230,7 @@ def test_unlabeled_audio_from_a_folder_is_cached_and_labelled_by_the_teacher(bir
 
     config = write_config(birdclef_demo / "tdistill.py", backbone="cnn6", epochs=1,
                           distill_weight=1.0, distill_loss="ce", distill_embedding=0.5,
-                          crop_pick=2, crop_pick_by="teacher",
+                          crop_pick=2, crop_pick_by="teacher", crops_per_file=2,
                           distill_audio="input/demo/test_soundscapes", **BIRDCLEF_DEMO)
     with cwd(birdclef_demo):
         prepare.main([config])

@@ -35,13 +35,35 @@ def competition_for(cfg) -> Competition:
 
 
 def checked_submission(comp: Competition, row_ids: list[str], scores: np.ndarray,
-                       out: str | Path) -> pd.DataFrame:
+                       out: str | Path, classes: list[str] | None = None) -> pd.DataFrame:
     """The competition's submission, validated against its sample submission or test table;
-    a mismatch stops the run with the reason, and nothing is written to `out`."""
+    a mismatch stops the run with the reason, and nothing is written to `out`.
+
+    `classes` names the columns of `scores` (default: the competition's order). They are
+    matched to the competition's classes by name, so scores kept in a training-time order
+    still land under their own headers; a class the competition lists and `scores` lack (a
+    species added to the sample submission after training) stops the run naming it."""
+    if classes is not None and list(classes) != list(comp.classes):
+        scores = by_name(np.asarray(scores), list(classes), list(comp.classes), out)
     try:
         return comp.make_submission(row_ids, scores)
     except ValueError as e:
         raise SystemExit(f"{out} not written: {e}") from None
+
+
+def by_name(scores: np.ndarray, have: list[str], want: list[str], out: str | Path) -> np.ndarray:
+    """The columns of `scores` (classes `have`) in the order `want`, or a stop naming the
+    classes one side lacks."""
+    new = [c for c in want if c not in have]
+    gone = [c for c in have if c not in want]
+    if new or gone:
+        raise SystemExit(
+            f"{out} not written: the competition's classes differ from the predicted ones: "
+            + "; ".join(f"{what} {names[:8]}{' ...' if len(names) > 8 else ''}" for what, names
+                        in (("new, never trained:", new), ("predicted, no longer listed:", gone))
+                        if names)
+            + ": train again on the competition's classes (or restore its sample submission)")
+    return scores[:, [have.index(c) for c in want]]
 
 
 def submission_score(comp, submission: Path, solution: Path) -> float:

@@ -6,6 +6,7 @@ probability per species `s0..s23`, scored by label-weighted label-ranking averag
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -41,15 +42,24 @@ class Rfcx(Competition):
             if values.isna().any():
                 fail(path, int(np.flatnonzero(values.isna())[0]), f"{col} is not a number")
             df[col] = values
-        require_known(df, path, "species_id", [str(i) for i in range(len(self.classes))],
+        index = self._species_index()
+        require_known(df, path, "species_id", list(index),
                       "the s0.. columns of sample_submission.csv")
-        df["species_id"] = df["species_id"].astype(int)
+        df["species_id"] = df["species_id"].map(index).astype(int)
         bad = ~(df["t_min"] < df["t_max"]) | (df["t_min"] < 0)
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             fail(path, row, f"needs 0 <= t_min < t_max, got t_min={df.t_min.iloc[row]}, "
                             f"t_max={df.t_max.iloc[row]}")
         return df
+
+    def _species_index(self) -> dict[str, int]:
+        """species_id -> class index: species k is the column `s<k>` wherever the sample
+        submission puts it, so a reordered sample submission cannot relabel the calls
+        (columns not all named s<k>: by position, as before)."""
+        if all(re.fullmatch(r"s\d+", c) for c in self.classes):
+            return {c[1:]: k for k, c in enumerate(self.classes)}
+        return {str(k): k for k in range(len(self.classes))}
 
     def train_recordings(self) -> pd.DataFrame:
         """Recordings of train_tp.csv, plus with `false_positives` those that only

@@ -7,6 +7,8 @@ time, because a silent default would waste a whole training run.
 from __future__ import annotations
 
 import copy
+import types
+import typing
 from typing import Any
 
 
@@ -151,8 +153,13 @@ class Config:
             setattr(self, key, value)
 
     def validate(self) -> None:
-        """The rules that link fields, checked when the config loads (a run that would stop
-        part-way, after the first folds trained, stops here instead)."""
+        """Every value's type and range, then the rules that link fields, checked when the
+        config loads (a run that would stop part-way, after the first folds trained, or
+        train nothing, stops here instead)."""
+        wrong = [f"{key} = {getattr(self, key)!r}: {why}" for key in Config.__annotations__
+                 if key != "name" and (why := value_problem(key, getattr(self, key)))]
+        if wrong:
+            raise ConfigError(f"{self.name}: " + "; ".join(wrong))
         teacher = bool(self.distill_weight or self.distill_embedding
                        or self.crop_pick_by == "teacher")
         rules = [
@@ -209,11 +216,85 @@ class Config:
 
 
 FIELDS = frozenset(Config.__annotations__)
+HINTS = typing.get_type_hints(Config)
 # what the members of a seed bag share: the validation and inference of their mean need it
 BAG_SHARED = frozenset({"competition", "data_dir", "test_dir", "cache_dir", "sample_rate",
                         "hop_length", "n_folds", "fold_seed", "fold_scheme", "train_folds",
                         "full_fit", "seed", "seed_bag",
                         "bag_overrides", "name"} | {k for k in FIELDS if k.startswith("infer_")})
+
+
+# allowed ranges and choices, beyond each field's declared type: (test, what is allowed)
+POSITIVE = (lambda v: v > 0, "greater than 0")
+AT_LEAST_1 = (lambda v: v >= 1, "at least 1")
+NOT_NEGATIVE = (lambda v: v >= 0, "0 or more")
+FRACTION = (lambda v: 0 <= v <= 1, "between 0 and 1")
+RANGES: dict[str, tuple] = {
+    **dict.fromkeys(("sample_rate", "duration", "lr", "teacher_hop", "distill_temperature",
+                     "infer_duration", "infer_hop", "grad_clip"), POSITIVE),
+    **dict.fromkeys(("epochs", "batch_size", "crops_per_file", "crop_pick", "negative_repeat",
+                     "n_fft", "hop_length", "mel_bins", "head_hidden", "seed_bag",
+                     "valid_every", "checkpoint_every", "infer_batch_size"), AT_LEAST_1),
+    **dict.fromkeys(("min_event_overlap", "weight_decay", "warmup_epochs", "average_last",
+                     "num_workers", "distill_weight", "distill_embedding", "fmin"),
+                    NOT_NEGATIVE),
+    **dict.fromkeys(("threshold", "infer_clip_blend"), FRACTION),
+    "n_folds": (lambda v: v >= 2, "at least 2 (a fold validates what the others train on)"),
+    "label_smoothing": (lambda v: 0 <= v < 0.5, "0 or more, below 0.5"),
+    "dropout": (lambda v: 0 <= v < 1, "0 or more, below 1"),
+    "ema": (lambda v: 0 < v < 1, "between 0 and 1 (a decay such as 0.999), or None"),
+    "secondary_label": FRACTION,
+    "amp": (lambda v: v in ("fp16", "bf16"), "fp16, bf16 or None"),
+    "channels": (lambda v: len(v) > 0 and set(v) <= {"logmel", "pcen", "power", "denoised",
+                                                     "gated"},
+                 "one or more of logmel, pcen, power, denoised, gated"),
+    "metric": (lambda v: v in ("lwlrap", "f1", "map", "top1", "window_auc", "padded_cmap",
+                               "f1_rowwise"),
+               "lwlrap, f1, map, top1, window_auc, padded_cmap, f1_rowwise, or None (the "
+               "competition's)"),
+}
+
+
+def type_matches(value: Any, kind: Any) -> bool:
+    """Whether `value` is of the declared type `kind` (int for a float is fine, bool for an
+    int is not: `-o epochs=True` is a mistake)."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return any(type_matches(value, a) for a in args)
+    if kind is type(None):
+        return value is None
+    if kind is Any:
+        return True
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(type_matches(v, args[0]) for v in value)
+        return len(args) == len(value) and all(map(type_matches, value, args))
+    return isinstance(value, origin or kind)
+
+
+def value_problem(key: str, value: Any) -> str | None:
+    """What is wrong with a field's value (None when nothing is): its type, then its range."""
+    kind = HINTS[key]
+    if not type_matches(value, kind):
+        union = typing.get_origin(kind) in (typing.Union, types.UnionType)
+        return "expected " + " or ".join(map(type_name, typing.get_args(kind) if union else [kind]))
+    check = RANGES.get(key)
+    if check is None or value is None:
+        return None
+    ok, allowed = check
+    return None if ok(value) else f"allowed: {allowed}"
+
+
+def type_name(kind: Any) -> str:
+    if kind is type(None):
+        return "None"
+    return str(kind) if typing.get_origin(kind) else getattr(kind, "__name__", str(kind))
 
 
 def did_you_mean(names: list[str]) -> str:
