@@ -12,7 +12,10 @@ def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int,
     """Fold index per recording, by `scheme`:
 
     - `stratified`: stratified by its first label, grouped by `group` (the recording, or its
-      site/author) so no group is split between training and validation;
+      site/author) so no group is split between training and validation. A class with
+      fewer recordings than folds cannot be in every fold: a warning says how many there are,
+      and when every class is that rare (1-2 recordings per species) the recordings are dealt
+      over the folds as one stratum instead of stopping the run;
     - `species`: every validated species keeps a recording in training, so a fold measures how
       well a species is recognised on a new recording of it, not whether an unseen species can
       be guessed. A species' recordings are dealt over the folds from a random one; a species
@@ -26,17 +29,28 @@ def make_folds(recordings: pd.DataFrame, n_folds: int, seed: int,
 
     from sklearn.model_selection import StratifiedGroupKFold
 
-    y = [labels[0] if len(labels) else -1 for labels in recordings["labels"]]
+    y = np.array([labels[0] if len(labels) else -1 for labels in recordings["labels"]])
+    groups = recordings["group"].to_numpy()
+    if len(set(groups)) < n_folds:  # no split can give every fold a validation group
+        raise SystemExit(f"cannot make {n_folds} folds of {len(recordings)} recordings in "
+                         f"{len(set(groups))} group(s) (recordist or recording); lower n_folds")
+    classes, counts = np.unique(y, return_counts=True)
+    rare = classes[(counts < n_folds) & (classes >= 0)]  # -1: no label, not a species
+    if len(rare):
+        warnings.warn(f"{len(rare)} of {np.sum(classes >= 0)} classes have fewer recordings "
+                      f"than the {n_folds} folds: some folds validate them untrained "
+                      "on, and their CV is noisy (fold_scheme = 'species' keeps every validated "
+                      "species in training)", UserWarning, stacklevel=2)
+    if (counts < n_folds).all():
+        # sklearn refuses when no class fills every fold: deal the recordings as one stratum,
+        # so the folds still come out even in size and no group is split
+        y = np.zeros(len(y), dtype=int)
     folds = np.full(len(recordings), -1, dtype=int)
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():  # classes rarer than n_folds are expected, not an error
+    with warnings.catch_warnings():  # rare classes were reported above, once
         warnings.simplefilter("ignore", UserWarning)
-        try:
-            for fold, (_, valid) in enumerate(splitter.split(recordings, y, recordings["group"])):
-                folds[valid] = fold
-        except ValueError as e:  # e.g. fewer recordings than folds
-            raise SystemExit(f"cannot make {n_folds} folds of {len(recordings)} recordings: {e}; "
-                             "lower n_folds") from None
+        for fold, (_, valid) in enumerate(splitter.split(recordings, y, groups)):
+            folds[valid] = fold
     return folds
 
 

@@ -1,4 +1,5 @@
-"""Generate a small synthetic Kaggle bird competition (--layout rfcx, cornell2020, birdclef).
+"""Generate a small synthetic Kaggle bird competition (--layout rfcx, cornell2020, birdclef,
+birdclef2024, birdclef2025).
 
 The real Rainforest Connection data is tens of GB behind a Kaggle login, so a fresh
 machine (CI, a reviewer's laptop) could not otherwise run the pipeline end to end. This
@@ -624,36 +625,117 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
 def make_birdclef_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
                        n_train: int = 80, n_test: int = 4, duration: float = 10.0,
                        sr: int = 32000, force: bool = False) -> Path:
-    """BirdCLEF 2022-2025 layout: `train_metadata.csv` + `train_audio/<code>/XC<n>.ogg` (weak
+    """BirdCLEF 2022-2023 layout: `train_metadata.csv` + `train_audio/<code>/XC<n>.ogg` (weak
     labels, secondary labels as class codes), `test_soundscapes/soundscape_<n>.ogg` (`n_test`
     files of 3, 4.5 and 6 x duration), `sample_submission.csv` (row_id + a column per class, a
     row per 5 s of each soundscape) and the 0/1 truth in `<out_dir>.solution.csv`."""
+    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, None)
+
+
+def make_birdclef2024_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
+                           n_train: int = 80, n_test: int = 4, duration: float = 10.0,
+                           sr: int = 32000, force: bool = False) -> Path:
+    """BirdCLEF 2024 layout: as `birdclef`, with 2024's train_metadata.csv columns,
+    `eBird_Taxonomy_v2021.csv` and one short recording in `unlabeled_soundscapes/`."""
+    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2024)
+
+
+def make_birdclef2025_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
+                           n_train: int = 80, n_test: int = 4, duration: float = 10.0,
+                           sr: int = 32000, force: bool = False) -> Path:
+    """BirdCLEF+ 2025 layout: `train.csv` (with `collection` XC/iNat/CSA and `rating`),
+    `taxonomy.csv` where every fourth class is a frog, insect or mammal named by an iNaturalist
+    id, `train_audio/<label>/<collection><n>.ogg`, one short recording in `train_soundscapes/`
+    (unlabeled), test soundscapes and sample submission as `birdclef`."""
+    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2025)
+
+
+NON_BIRDS = ("Amphibia", "Insecta", "Mammalia")
+
+
+def _names_2025(n_species: int) -> list[tuple[str, str, str, str]]:
+    """(label, scientific name, common name, class_name), sorted by label as 2025's taxonomy:
+    every fourth species becomes a non-bird whose label is a (made-up) iNaturalist id."""
+    out = []
+    for k, (code, sci, common) in enumerate(_names(n_species)):
+        if k % 4 == 3:
+            out.append((str(21000 + 7919 * k), f"Demofauna species{k}",
+                        f"Demo {NON_BIRDS[k // 4 % 3]} {k}", NON_BIRDS[k // 4 % 3]))
+        else:
+            out.append((code, sci, common, "Aves"))
+    return sorted(out)
+
+
+def _birdclef_demo(out_dir, seed: int, n_species: int, n_train: int, n_test: int,
+                   duration: float, sr: int, force: bool, year: int | None) -> Path:
+    """The BirdCLEF layouts share audio, rows and solution; `year` (None, 2024, 2025) picks the
+    train table, the taxonomy and the unlabeled-soundscape folder. The unlabeled recording is
+    rendered after the test soundscapes from its own stream, so adding it changes no other file."""
     out_dir, tmp = _staged(out_dir, force)
-    names = _names(n_species)
-    codes = [c for c, _, _ in names]
+    names = _names_2025(n_species) if year == 2025 else [(*n, "Aves") for n in _names(n_species)]
+    codes = [n[0] for n in names]
     numbers = np.random.default_rng([seed, 4]).choice(90000, n_test, replace=False) + 10000
     stems = [f"soundscape_{int(n)}" for n in numbers]
     prob, plan = _train_plan(seed, n_species, n_train, duration)
+    collections = ["XC"] * n_train
+    if year == 2025:  # non-birds come from iNaturalist and the Colombian Sound Archive
+        collections = [("iNat", "CSA")[p["xc"] % 2] if names[p["primary"]][3] != "Aves"
+                       else ("XC", "XC", "iNat")[p["xc"] % 3] for p in plan]
+    files = [f"{codes[p['primary']]}/{c}{p['xc']}.ogg" for p, c in zip(plan, collections)]
     for code in {codes[p["primary"]] for p in plan}:
         (tmp / "train_audio" / code).mkdir(parents=True)
     (tmp / "test_soundscapes").mkdir()
+    unlabeled = {2024: "unlabeled_soundscapes", 2025: "train_soundscapes"}.get(year)
+    if unlabeled:
+        (tmp / unlabeled).mkdir()
 
     def write_train(i, audio):
-        p = plan[i]
-        _write_blocks(tmp / "train_audio" / codes[p["primary"]] / f"XC{p['xc']}.ogg", audio, sr,
-                      "OGG", "VORBIS")
+        _write_blocks(tmp / "train_audio" / files[i], audio, sr, "OGG", "VORBIS")
 
     def write_test(i, audio):
-        _write_blocks(tmp / "test_soundscapes" / f"{stems[i]}.ogg", audio, sr, "OGG", "VORBIS")
+        where = (tmp / "test_soundscapes" / f"{stems[i]}.ogg" if i < n_test
+                 else tmp / unlabeled / f"unlabeled_{i - n_test}.ogg")
+        _write_blocks(where, audio, sr, "OGG", "VORBIS")
 
-    tests = _render_weak(seed, prob, plan, n_test, duration, sr, write_train, write_test)
+    tests = _render_weak(seed, prob, plan, n_test, duration, sr, write_train, write_test,
+                         n_clips=1 if unlabeled else 0)[:n_test]
     train = [{"primary_label": codes[p["primary"]],
               "secondary_labels": _label_list([codes[k] for k in p["secondary"]] + (
                   [OUTSIDER[0]] if p["outsider"] else [])),
               "type": "['song']", "scientific_name": names[p["primary"]][1],
               "common_name": names[p["primary"]][2], "author": p["author"], "rating": 4.0,
-              "filename": f"{codes[p['primary']]}/XC{p['xc']}.ogg"} for p in plan]
-    pd.DataFrame(train).to_csv(tmp / "train_metadata.csv", index=False)
+              "filename": f} for p, f in zip(plan, files)]
+    if year == 2024:  # the column order of 2024's train_metadata.csv
+        train = [{**row, "latitude": 10.5, "longitude": 76.5, "license": "Creative Commons",
+                  "url": f"https://xeno-canto.org/{p['xc']}"} for row, p in zip(train, plan)]
+        order = ["primary_label", "secondary_labels", "type", "latitude", "longitude",
+                 "scientific_name", "common_name", "author", "license", "rating", "url",
+                 "filename"]
+        train = [{k: row[k] for k in order} for row in train]
+    if year == 2025:  # train.csv; iNat and CSA files carry no rating (0.0)
+        train = [{"primary_label": row["primary_label"],
+                  "secondary_labels": row["secondary_labels"], "type": row["type"],
+                  "filename": row["filename"], "collection": c,
+                  "rating": row["rating"] if c == "XC" else 0.0,
+                  "url": f"https://xeno-canto.org/{p['xc']}" if c == "XC" else "",
+                  "latitude": 6.9, "longitude": -74.1,
+                  "scientific_name": row["scientific_name"], "common_name": row["common_name"],
+                  "author": row["author"], "license": "cc-by-nc-sa 4.0"}
+                 for row, p, c in zip(train, plan, collections)]
+        pd.DataFrame(train).to_csv(tmp / "train.csv", index=False)
+        pd.DataFrame([{"primary_label": c,
+                       "inat_taxon_id": int(c) if c.isdigit() else 1000 + 37 * k,
+                       "scientific_name": sci, "common_name": common, "class_name": cls}
+                      for k, (c, sci, common, cls) in enumerate(names)]
+                     ).to_csv(tmp / "taxonomy.csv", index=False)
+    else:
+        pd.DataFrame(train).to_csv(tmp / "train_metadata.csv", index=False)
+    if year == 2024:
+        pd.DataFrame([{"TAXON_ORDER": k + 1, "CATEGORY": "species", "SPECIES_CODE": c,
+                       "PRIMARY_COM_NAME": common, "SCI_NAME": sci, "ORDER1": "Passeriformes",
+                       "FAMILY": "Demoidae (Demo Birds)", "SPECIES_GROUP": "",
+                       "REPORT_AS": ""} for k, (c, sci, common, _) in enumerate(names)]
+                     ).to_csv(tmp / "eBird_Taxonomy_v2021.csv", index=False)
     head = "row_id," + ",".join(codes)
     sample, solution = [head], [head]
     for order in np.argsort(stems, kind="stable"):  # the competition's order: file, then time
@@ -670,7 +752,8 @@ def make_birdclef_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
 
 
 LAYOUTS = {"rfcx": make_rfcx_demo, "cornell2020": make_cornell2020_demo,
-           "birdclef": make_birdclef_demo}
+           "birdclef": make_birdclef_demo, "birdclef2024": make_birdclef2024_demo,
+           "birdclef2025": make_birdclef2025_demo}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -76,18 +76,38 @@ def f1_micro(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) ->
     return float(2 * tp / denom) if denom else 1.0
 
 
-def f1_rowwise(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) -> float:
-    """Mean over rows of the F1 between the true and predicted label sets (Cornell 2020,
-    BirdCLEF 2021), where an empty set stands for the label "nocall": a silent row predicted
-    silent scores 1, a silent row with any prediction (or a missed one) scores 0."""
+def f1_rowwise(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5,
+               outside: np.ndarray | None = None) -> float:
+    """Mean over rows of the F1 between the true labels and the classes scoring >= `threshold`
+    (Cornell 2020, BirdCLEF 2021), scored as those competitions scored their `birds` strings:
+
+    - an empty row stands for "nocall": silent predicted silent scores 1, and a silent row with
+      any prediction (or a missed one) scores 0;
+    - `y_true` holds label counts, and a label a truth row lists twice counts twice, as a hit
+      when predicted and as a miss when not (the real labels have "cangoo purfin purfin");
+    - `outside` counts, per row, true labels that are none of the classes: never predicted, so
+      each is a miss. It defaults to `y_true.outside` when the truth carries one
+      (tables.birds_multi_hot), so a solution naming species the model lacks scores lower.
+    """
     _finite(y_score, "f1_rowwise")
+    if outside is None:
+        outside = getattr(y_true, "outside", None)
     pred = np.asarray(y_score) >= threshold
-    truth = np.asarray(y_true) > 0
-    if not len(truth):
+    counts = np.asarray(y_true, dtype=np.float64)
+    counts = np.where(counts > 0, np.maximum(np.rint(counts), 1), 0)  # a soft 0.3 is one label
+    if not len(counts):
         return float("nan")
-    n_pred, n_true = pred.sum(1), truth.sum(1)
-    tp = (pred & truth).sum(1) + ((n_pred == 0) & (n_true == 0))  # nocall == nocall
-    return float(np.mean(2 * tp / (np.maximum(n_pred, 1) + np.maximum(n_true, 1))))
+    missed = np.zeros(len(counts)) if outside is None else np.asarray(outside, np.float64)
+    if missed.shape != (len(counts),):
+        raise ValueError(f"f1_rowwise: outside has shape {missed.shape}, expected "
+                         f"({len(counts)},), one count per truth row")
+    hits = (counts * pred).sum(1)  # true labels predicted, repeats included
+    n_true = counts.sum(1) + missed
+    n_pred = pred.sum(1)
+    wrong = n_pred - (pred & (counts > 0)).sum(1)  # predicted classes the row lacks
+    denom = hits + n_true + wrong  # 2 TP + FN + FP
+    silent = (n_true == 0) & (n_pred == 0)  # nocall == nocall
+    return float(np.mean(np.where(silent, 1.0, 2 * hits / np.maximum(denom, 1))))
 
 
 def padded_cmap(y_true: np.ndarray, y_score: np.ndarray, padding: int = 5) -> float:
@@ -117,8 +137,14 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
 
 
 def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """Mean ROC-AUC over the classes that have both a positive and a negative row (BirdCLEF
-    2024/25 skip the others: AUC is undefined for them)."""
+    """Mean ROC-AUC over the classes that have both a positive and a negative row, tied scores
+    sharing their mean rank: BirdCLEF 2024/25's metric (kaggle.com/code/metric/birdclef-roc-auc,
+    scikit-learn's macro `roc_auc_score` over the solution columns with a positive).
+
+    A class without a positive is skipped, as Kaggle skips it. A class positive in every row
+    is skipped too, where Kaggle's metric gives no score at all (scikit-learn raised "Only one
+    class present in y_true" before 1.6 and returns NaN, hence a NaN mean, since): a demo with a
+    few rows can have such a class, Kaggle's hidden test set does not."""
     _finite(y_score, "macro_auc")
     truth = np.asarray(y_true) > 0
     scores = np.asarray(y_score, dtype=np.float64)

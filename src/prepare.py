@@ -1,4 +1,5 @@
-"""Decode every train and test recording once into the resampled int16 cache, and write folds.
+"""Decode every train and test recording once into the resampled int16 cache, and write folds
+(none for a full fit).
 
     python src/prepare.py EXP [--teacher]
 
@@ -228,13 +229,16 @@ def main(argv: list[str] | None = None) -> None:
                          f"(listed in {unreadable_path(cfg)}): is data_dir right?")
 
     check_event_times(cfg, comp, recordings)
-    path = folds_path(cfg)
-    if not path.exists():
-        folds = pd.DataFrame({"id": recordings["id"],
-                              "fold": make_folds(recordings, cfg.n_folds, fold_seed(cfg),
-                                                 cfg.fold_scheme)})
-        write_csv(path, folds)
-    print(f"folds: {path}")
+    if cfg.full_fit:  # one model on everything: a split would be unused, and may not exist
+        print("folds: none (full_fit trains on every recording)")
+    else:
+        path = folds_path(cfg)
+        if not path.exists():
+            folds = pd.DataFrame({"id": recordings["id"],
+                                  "fold": make_folds(recordings, cfg.n_folds, fold_seed(cfg),
+                                                     cfg.fold_scheme)})
+            write_csv(path, folds)
+        print(f"folds: {path}")
     if args.teacher:
         import teacher  # torch and the optional extra, only when asked for
 

@@ -14,20 +14,26 @@ from cache import cached_path, folds_path, read_unreadable, unreadable_path
 
 def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train recordings with their fold and cache path, and their events: the labelled calls,
-    then the known absences (`negative` = True) where the competition has them."""
+    then the known absences (`negative` = True) where the competition has them. A full fit
+    has no folds (prepare.py makes none): every recording is fold -1, all trained on."""
     path = folds_path(cfg)
-    if not path.exists():
+    if not cfg.full_fit and not path.exists():
         raise SystemExit(f"{path} not found: run `python src/prepare.py {cfg.name}` first")
     recordings = competition.train_recordings()
     if recordings.empty:  # else each fold "trains" on nothing and keeps untrained weights
         raise SystemExit(f"{train_table(competition)}: no train recordings to train on; "
                          "fill it (or point data_dir at the competition's data) and run "
                          f"`python src/prepare.py {cfg.name}` again")
-    folds = pd.read_csv(path, dtype={"id": str})
-    recordings = recordings.merge(folds[["id", "fold"]], on="id", how="left", validate="1:1")
-    if recordings["fold"].isna().any():
-        raise SystemExit(f"{path} lacks some train recordings: delete it and run prepare again")
-    recordings["fold"] = recordings["fold"].astype(int)
+    if cfg.full_fit:
+        recordings["fold"] = -1
+    else:
+        folds = pd.read_csv(path, dtype={"id": str})
+        recordings = recordings.merge(folds[["id", "fold"]], on="id", how="left",
+                                      validate="1:1")
+        if recordings["fold"].isna().any():
+            raise SystemExit(f"{path} lacks some train recordings: delete it and run prepare "
+                             "again")
+        recordings["fold"] = recordings["fold"].astype(int)
     recordings["cache_path"] = [str(cached_path(cfg, "train", i)) for i in recordings["id"]]
     recordings = drop_unreadable(cfg, recordings)
     events = pd.concat([competition.train_events().assign(negative=False),

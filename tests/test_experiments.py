@@ -17,7 +17,8 @@ from configs import CONFIGS, EXPERIMENTS, FIELDS, Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 USER_FACING = {"__init__.py", "base.py", "exp000.py", "exp001.py", "exp002.py", "bird.py",
-               "birdsong.py", "birdsong_birdnet.csv"}
+               "birdsong.py", "birdsong_birdnet.csv",
+               "birdclef2024.py", "birdclef2025.py"}  # the competition templates
 
 
 def experiment_files() -> list[Path]:

@@ -174,7 +174,7 @@ def birdclef(tmp_path_factory) -> Path:
 
 
 def test_layouts_registry_and_signature() -> None:
-    assert set(LAYOUTS) == {"rfcx", "cornell2020", "birdclef"}
+    assert set(LAYOUTS) == {"rfcx", "cornell2020", "birdclef", "birdclef2024", "birdclef2025"}
     want = list(inspect.signature(make_rfcx_demo).parameters)
     for make in LAYOUTS.values():
         assert list(inspect.signature(make).parameters) == want

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .base import Competition
-from .birdclef import BirdClef, BirdClef2021
+from .birdclef import BirdClef, BirdClef2021, BirdClef2024, BirdClef2025
 from .cornell2020 import Cornell2020
 from .rfcx import Rfcx
 
@@ -16,6 +16,8 @@ COMPETITIONS: dict[str, type[Competition]] = {
     "cornell2020": Cornell2020,
     "birdclef": BirdClef,
     "birdclef2021": BirdClef2021,
+    "birdclef2024": BirdClef2024,
+    "birdclef2025": BirdClef2025,
 }
 
 

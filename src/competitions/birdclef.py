@@ -5,8 +5,11 @@ Weak labels: each `train_metadata.csv` row is one xeno-canto/iNaturalist recordi
 other species heard (`secondary_labels`, a Python-list string of class codes). The hidden test
 set is `test_soundscapes/*.ogg`, scored in 5-s rows `<stem>_<end>`.
 
-- `birdclef` (2022-2025): a submission gives a probability per class (the columns of
+- `birdclef` (2022-2023 layout): a submission gives a probability per class (the columns of
   `sample_submission.csv`), scored by padded cmAP;
+- `birdclef2024`, `birdclef2025`: the same rows and submission, scored as Kaggle scores them,
+  by a macro ROC-AUC over the classes with a positive (`metrics.macro_auc`); 2025 reads
+  `train.csv` and `taxonomy.csv` instead of `train_metadata.csv`;
 - `birdclef2021`: `test.csv` lists the rows (`<audio_id>_<site>_<seconds>`), audio files are
   `<audio_id>_<site>_<date>.ogg`; a submission names the species heard per row (`birds`, or
   `nocall`), scored by row-wise F1.
@@ -34,11 +37,12 @@ AUDIO_FOLDERS = ("train_audio", "train_short_audio")  # 2022+, 2021
 
 class BirdClef(WeakLabelCompetition):
     metric = "padded_cmap"
-    required_files = ("train_metadata.csv",)
+    meta_file = "train_metadata.csv"  # the table of training recordings
+    required_files = (meta_file,)
 
     def __init__(self, data_dir: str | Path, **options) -> None:
         super().__init__(data_dir, **options)
-        self.meta_csv = self.root / "train_metadata.csv"
+        self.meta_csv = self.root / self.meta_file
         self.meta = read_table(self.meta_csv, TRAIN_COLUMNS)
         require_filled(self.meta, self.meta_csv, ["primary_label", "filename"])
         for col in ("primary_label", "filename"):
@@ -51,7 +55,7 @@ class BirdClef(WeakLabelCompetition):
         training file still gets its column), else the primary labels."""
         sample = self.root / "sample_submission.csv"
         if not sample.exists():
-            return sorted(self.meta["primary_label"].unique())
+            return self._classes_without_sample()
         columns = [str(c).strip() for c in pd.read_csv(sample, nrows=0).columns]
         if "row_id" not in columns:
             fail(sample, -1, f"no row_id column; has {columns[:5]}...")
@@ -59,6 +63,9 @@ class BirdClef(WeakLabelCompetition):
         require_known(self.meta, self.meta_csv, "primary_label", classes,
                       f"the columns of {sample}")
         return classes
+
+    def _classes_without_sample(self) -> list[str]:
+        return sorted(self.meta["primary_label"].unique())
 
     def species_names(self) -> dict[str, str]:
         return names_by_class(self.meta, "primary_label", "scientific_name", "common_name")
@@ -129,6 +136,60 @@ class BirdClef(WeakLabelCompetition):
             if c in sol.columns:
                 y[:, k] = pd.to_numeric(sol[c], errors="coerce").fillna(0).to_numpy() > 0
         return sol["row_id"].tolist(), y
+
+
+class BirdClef2024(BirdClef):
+    """BirdCLEF 2024 (Western Ghats, 182 eBird codes): `train_metadata.csv`,
+    `eBird_Taxonomy_v2021.csv`, `train_audio/`, `test_soundscapes/`, `unlabeled_soundscapes/`
+    and `sample_submission.csv` (layout as unzipped, e.g. github.com/tky823/Audyn
+    recipes/BirdCLEF2024/Baseline/README.md). Rows and submission as `birdclef`.
+
+    Kaggle scores it with the "birdclef-roc-auc" metric (kaggle.com/code/metric/birdclef-roc-auc;
+    the 2024 overview, CEUR-WS Vol-3740 paper 184, reports ROC-AUC): scikit-learn's macro
+    `roc_auc_score` over the solution's columns that hold a positive. The unlabeled soundscapes
+    are not read (no labels; pseudo-labelling them is left to the user)."""
+
+    metric = "macro_auc"
+
+
+class BirdClef2025(BirdClef2024):
+    """BirdCLEF+ 2025 (Middle Magdalena, 206 classes: birds by eBird code; amphibians, mammals
+    and insects by iNaturalist taxon id, e.g. "1139490"): `train.csv` (primary_label,
+    secondary_labels, type, filename, collection XC/iNat/CSA, rating, url, latitude, longitude,
+    scientific_name, common_name, author, license), `taxonomy.csv` (primary_label,
+    inat_taxon_id, scientific_name, common_name, class_name), `train_audio/<label>/*.ogg`,
+    `train_soundscapes/` (unlabeled, not read), `test_soundscapes/` and `sample_submission.csv`
+    (row_id `<soundscape>_<end second>`, a probability per class). Sources: the Kaggle page
+    kaggle.com/competitions/birdclef-2025, its train.csv as mirrored on Hugging Face
+    (christopher/birdclef-2025) and the metric above, which 2025 kept (its public solutions
+    say "macro-averaged ROC-AUC", e.g. github.com/cocoa-huang/M148_Birdclef_Code)."""
+
+    meta_file = "train.csv"
+    required_files = (meta_file, "taxonomy.csv")
+
+    def __init__(self, data_dir: str | Path, **options) -> None:
+        self.taxonomy = None  # read on demand: the classes may come from it
+        super().__init__(data_dir, **options)
+
+    def _taxonomy(self) -> pd.DataFrame:
+        if self.taxonomy is None:
+            path = self.root / "taxonomy.csv"
+            self.taxonomy = read_table(path, ["primary_label", "scientific_name", "common_name"])
+            require_filled(self.taxonomy, path, ["primary_label"])
+            self.taxonomy["primary_label"] = self.taxonomy["primary_label"].str.strip()
+        return self.taxonomy
+
+    def _classes_without_sample(self) -> list[str]:
+        """taxonomy.csv lists every class, those without a training file too."""
+        classes = sorted(self._taxonomy()["primary_label"].unique())
+        require_known(self.meta, self.meta_csv, "primary_label", classes,
+                      f"the classes of {self.root / 'taxonomy.csv'}")
+        return classes
+
+    def species_names(self) -> dict[str, str]:
+        """From taxonomy.csv, which names the classes without training audio as well."""
+        return names_by_class(self._taxonomy(), "primary_label", "scientific_name",
+                              "common_name")
 
 
 class BirdClef2021(BirdClef):

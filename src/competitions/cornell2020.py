@@ -109,9 +109,13 @@ class Cornell2020(WeakLabelCompetition):
                                 df["row_id"].tolist(), str(self.test_root / "test.csv"))
 
     def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        """Label counts per row, repeated codes counted twice and codes outside the classes
+        kept as `.outside`, so `score` gives what the competition gave for this file."""
         return read_birds_solution(path, self.classes)
 
     def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        """Row-wise F1 at `threshold`; a truth from `load_solution` brings its own counts of
+        codes no class can predict (metrics.f1_rowwise)."""
         return metrics.f1_rowwise(y_true, y_score, self.threshold)
 
 

@@ -229,18 +229,37 @@ def birds_strings(scores: np.ndarray, classes: Sequence[str], threshold: float) 
     return [" ".join(names[row >= threshold]) or NOCALL for row in np.asarray(scores)]
 
 
-def birds_multi_hot(birds: Iterable, classes: Sequence[str]) -> np.ndarray:
-    """`birds` strings -> (rows, classes) 0/1; `nocall`, empty cells and unknown codes add
-    nothing (a code outside the classes cannot be predicted, so it only lowers the score)."""
+class BirdCounts(np.ndarray):
+    """(rows, classes) label counts that also carry `outside`: per row, how many listed codes
+    are none of the classes. The competitions scored such a code as a miss, so the row-wise F1
+    needs the count even though no column can hold it. A derived array (a slice, a sum) drops
+    it (None): its rows may no longer be the rows counted."""
+
+    outside: np.ndarray | None = None
+
+    def __array_finalize__(self, obj) -> None:
+        self.outside = None
+
+
+def birds_multi_hot(birds: Iterable, classes: Sequence[str]) -> BirdCounts:
+    """`birds` strings -> (rows, classes) label counts, as the competition read them: a code
+    listed twice in a row counts 2, and codes outside the classes go to `.outside` (each a
+    miss for metrics.f1_rowwise, so they lower the score). `nocall` and empty cells add
+    nothing: the empty row is the nocall label."""
     index = {c: k for k, c in enumerate(classes)}
     birds = list(birds)
     y = np.zeros((len(birds), len(classes)), dtype=np.float32)
+    outside = np.zeros(len(birds), dtype=np.int64)
     for i, text in enumerate(birds):
         if isinstance(text, str):
             for code in text.split():
                 if code in index:
-                    y[i, index[code]] = 1.0
-    return y
+                    y[i, index[code]] += 1.0
+                elif code != NOCALL:
+                    outside[i] += 1
+    counts = y.view(BirdCounts)
+    counts.outside = outside
+    return counts
 
 
 def read_birds_solution(path: str | Path, classes: Sequence[str]) -> tuple[list[str], np.ndarray]:

@@ -171,7 +171,8 @@ class Config:
              "each max or mean"),
             (self.fold_scheme in ("stratified", "species"),
              f"fold_scheme {self.fold_scheme!r}: stratified or species"),
-            (self.scheduler in ("cosine", "linear"), f"scheduler {self.scheduler!r}: cosine or linear"),
+            (self.scheduler in ("cosine", "linear"),
+             f"scheduler {self.scheduler!r}: cosine or linear"),
             (not self.distill_audio or bool(self.distill_weight or self.distill_embedding),
              "distill_audio trains only through the teacher's term: set distill_weight (or "
              "distill_embedding) too"),
@@ -249,9 +250,9 @@ RANGES: dict[str, tuple] = {
                                                      "gated"},
                  "one or more of logmel, pcen, power, denoised, gated"),
     "metric": (lambda v: v in ("lwlrap", "f1", "map", "top1", "window_auc", "padded_cmap",
-                               "f1_rowwise"),
-               "lwlrap, f1, map, top1, window_auc, padded_cmap, f1_rowwise, or None (the "
-               "competition's)"),
+                               "f1_rowwise", "macro_auc"),
+               "lwlrap, f1, map, top1, window_auc, padded_cmap, f1_rowwise, macro_auc, or None "
+               "(the competition's)"),
 }
 
 
