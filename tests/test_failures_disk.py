@@ -319,6 +319,12 @@ def test_a_file_cut_short_is_unreadable_whatever_its_codec(tmp_path, ext, fmt, s
 
 # --- 7. Ctrl-C: one line, exit code 130, nothing half-written ---------------------------------
 
+def hear_ctrl_c() -> None:
+    """In the child: Ctrl-C as a terminal gives it. A test runner started in the background by a
+    non-interactive shell ignores SIGINT, and Python keeps an ignored SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_prepare_ends_it_at_once_with_one_line(tmp_path, write_config):
     comp = make_rfcx_demo(tmp_path / "comp", seed=1, n_species=2, n_train=2, n_test=1,
                           duration=3.0, sr=SR)
@@ -328,7 +334,8 @@ def test_ctrl_c_during_prepare_ends_it_at_once_with_one_line(tmp_path, write_con
     config = write_config(tmp_path / "tinyint.py", data_dir=str(comp),
                           cache_dir=str(tmp_path / "cache"), sample_rate=SR, num_workers=1)
     run = subprocess.Popen(script("prepare.py", config), stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, start_new_session=True)
+                           stderr=subprocess.PIPE, text=True, start_new_session=True,
+                           preexec_fn=hear_ctrl_c)
     train = tmp_path / "cache" / "train"
     end = time.monotonic() + 60
     while not (train.is_dir() and any(train.iterdir())) and time.monotonic() < end:
@@ -349,7 +356,7 @@ def test_ctrl_c_anywhere_in_a_script_gives_one_line_and_130():
     code = (f"import sys, time; sys.path.insert(0, {str(SRC)!r}); from atomic import run_script; "
             "print('ready', flush=True); run_script(lambda: time.sleep(60))")
     run = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+                           stderr=subprocess.PIPE, text=True, preexec_fn=hear_ctrl_c)
     assert run.stdout.readline() == "ready\n"
     time.sleep(0.2)
     run.send_signal(signal.SIGINT)
