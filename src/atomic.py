@@ -68,6 +68,12 @@ def disk_error(folder: str | Path, error: OSError, partial: str | None = None) -
                      f"{fix}, then run it again")
 
 
+def disk_refusal(folder: str | Path, error: OSError) -> DiskError | None:
+    """The DiskError of an OSError that is the disk refusing a write (full, over quota,
+    read-only, not permitted); None for any other error, which is no disk's fault."""
+    return disk_error(folder, error) if error.errno in FULL | REFUSED else None
+
+
 def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if n < 1024 or unit == "TiB":
@@ -98,8 +104,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.fchmod(fd, 0o666 & ~_UMASK)  # as open() would create it (mkstemp makes it owner-only)
         os.close(fd)
     except OSError as e:
-        if e.errno in FULL | REFUSED:
-            raise disk_error(folder, e) from e
+        if refusal := disk_refusal(folder, e):
+            raise refusal from e
         raise
     try:
         try:
@@ -118,8 +124,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         try:
             os.replace(tmp, path)
         except OSError as e:
-            if e.errno in FULL | REFUSED:
-                raise disk_error(folder, e) from e
+            if refusal := disk_refusal(folder, e):
+                raise refusal from e
             raise
     finally:
         if os.path.lexists(tmp):

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from configs import as_tuples
 from engine import autocast
 from models import build_model
 from weights import match_weights
@@ -61,11 +62,6 @@ def read_checkpoint(path: Path) -> dict:
     return saved
 
 
-def _plain(value):
-    """Lists (a config read back from JSON) as the tuples a .py config gives."""
-    return tuple(_plain(v) for v in value) if isinstance(value, (list, tuple)) else value
-
-
 def check_fields(path: Path, trained: dict, cfg) -> None:
     """Stop when this run would feed the checkpoint other features or build it otherwise than
     it was trained: a `-o sample_rate=...` at inference, say, naming both values."""
@@ -73,7 +69,7 @@ def check_fields(path: Path, trained: dict, cfg) -> None:
     for key in MODEL_FIELDS:
         if key not in trained:
             continue
-        was, now = _plain(trained[key]), _plain(getattr(cfg, key))
+        was, now = as_tuples(trained[key]), as_tuples(getattr(cfg, key))
         if key == "fmax" and (was is None) != (now is None):  # None is half the sample rate
             was = trained.get("sample_rate", cfg.sample_rate) / 2 if was is None else was
             now = cfg.sample_rate / 2 if now is None else now

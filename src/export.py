@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from atomic import atomic_path, disk_error, run_script
+from atomic import atomic_path, disk_refusal, run_script
 from backends import (Ensemble, OnnxBackend, OpenVinoBackend, TorchBackend, experiment_classes,
                       load_fold_models, onnx_path)
 from competitions import competition_for
@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> None:
                                  f"{report}")
             os.replace(tmp, out)
     except OSError as e:  # a full disk or a read-only models/ folder: one line, not a traceback
-        raise disk_error(out.parent, e) from None
+        if refusal := disk_refusal(out.parent, e):
+            raise refusal from None
+        raise
     print(f"{out}: {len(models)} fold(s), {out.stat().st_size / 2**20:.1f} MiB; {report}")
 
 

@@ -16,9 +16,13 @@ class NonFiniteScores(ValueError):
     """Scores holding NaN or inf were given to a metric."""
 
 
+def nonfinite_count(values) -> int:
+    """How many values of an array are NaN or inf."""
+    return int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+
+
 def _finite(y_score, metric: str) -> None:
-    bad = int(np.size(y_score) - np.count_nonzero(np.isfinite(y_score)))
-    if bad:
+    if bad := nonfinite_count(y_score):
         raise NonFiniteScores(f"{metric}: {bad} of {np.size(y_score)} scores are NaN or inf")
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from atomic import atomic_path, write_json, write_npy
+from metrics import nonfinite_count
 from recordings import multi_hot
 
 ROW_SECONDS = 5  # the scored row of the soundscape formats (competitions.tables.CHUNK)
@@ -44,7 +45,7 @@ def refuse_nonfinite(values, where: str, what: str, then: str) -> None:
     for a in arrays:
         if not np.issubdtype(a.dtype, np.number):
             raise SystemExit(f"{where}: {what} are not numbers (dtype {a.dtype}); {then}")
-    bad = sum(int(a.size - np.count_nonzero(np.isfinite(a))) for a in arrays)
+    bad = sum(nonfinite_count(a) for a in arrays)
     if bad:
         raise SystemExit(f"{where}: {bad} of {sum(a.size for a in arrays)} {what} are NaN or "
                          f"inf; {then}")

@@ -200,11 +200,12 @@ class FoldTrainer:
                           f"{self.cfg.lr:g}) or set a smaller grad_clip (now "
                           f"{self.cfg.grad_clip}){fp16}")
 
-    def check_weights(self) -> None:
-        """Stops the fold rather than let non-finite weights reach a checkpoint."""
+    def check_weights(self, at: str | None = None) -> None:
+        """Stops the fold rather than let non-finite weights reach a checkpoint (the resume
+        state, or with `at` the kept model after that epoch)."""
         models = [unwrap(self.model)] + ([self.ema.module] if self.ema is not None else [])
         if bad := sum(nonfinite_weights(m) for m in models):
-            raise self.diverged(f"{bad} non-finite weight value(s)")
+            raise self.diverged(f"{bad} non-finite weight value(s)", at)
 
     def end_epoch(self) -> dict[str, float]:
         """Training statistics of the epoch; moves on to the next one."""
@@ -281,8 +282,9 @@ class FoldTrainer:
 
 def nonfinite_weights(model: nn.Module) -> int:
     """How many values of a model's floating-point weights and buffers are NaN or inf."""
-    return sum(int((~torch.isfinite(t)).sum()) for t in model.state_dict().values()
-               if t.is_floating_point())
+    counts = [(~torch.isfinite(t)).sum() for t in model.state_dict().values()
+              if t.is_floating_point()]
+    return int(torch.stack(counts).sum()) if counts else 0  # one read, not one per tensor
 
 
 def grad_norm(model: nn.Module) -> torch.Tensor:
@@ -403,9 +405,7 @@ class FoldRun:
                                         ) from None
 
     def keep(self, scores: dict, preds: np.ndarray, rows: list) -> None:
-        if bad := nonfinite_weights(self.trainer.eval_model):  # every rank, before rank 0 writes
-            raise self.trainer.diverged(f"{bad} non-finite weight value(s) to keep",
-                                        f"after epoch {self.trainer.epoch - 1}")
+        self.trainer.check_weights(f"after epoch {self.trainer.epoch - 1}")  # every rank
         if not is_main():
             return
         save_checkpoint(self.out / f"{self.tag}.pt", self.trainer.eval_model,

@@ -158,6 +158,11 @@ class ScriptedTrainer:
     def save(self, path) -> None:
         pass
 
+    def check_weights(self, at=None) -> None:
+        from training import nonfinite_weights
+
+        assert nonfinite_weights(self.eval_model) == 0
+
 
 @pytest.mark.parametrize("keep, kept_epoch", [("best", 1), ("last", 2)])
 def test_keep_picks_the_best_validated_epoch_or_the_last(keep, kept_epoch, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from typing import Any
 from .base import FIELDS, Config, ConfigError, UnknownFieldError, did_you_mean
 
 __all__ = ["Config", "ConfigError", "FIELDS", "load_config", "parse_overrides", "experiment_cli",
-           "from_saved", "find_experiment", "CONFIGS", "EXPERIMENTS"]
+           "from_saved", "as_tuples", "find_experiment", "CONFIGS", "EXPERIMENTS"]
 
 CONFIGS = Path(__file__).resolve().parent  # src/configs
 ROOT = CONFIGS.parents[1]  # the repository, whatever the working directory
@@ -121,13 +121,13 @@ def load_config(name: str, overrides: dict[str, Any] | None = None) -> Config:
     return cfg
 
 
-def _tuples(value: Any) -> Any:
+def as_tuples(value: Any) -> Any:
     """JSON arrays back to the tuples configs use (a list would differ from the tuple a .py
     config gives, and train.py's resume check compares configs)."""
     if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
+        return tuple(as_tuples(v) for v in value)
     if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
+        return {k: as_tuples(v) for k, v in value.items()}
     return value
 
 
@@ -151,7 +151,7 @@ def from_saved(path: str | Path, overrides: dict[str, Any] | None = None) -> Con
         pass  # class only names the parent in run.json, the saved fields say what ran
     if not (isinstance(cls, type) and issubclass(cls, Config)):
         cls = Config
-    fields = {k: _tuples(v) for k, v in saved.items() if k != "name"}
+    fields = {k: as_tuples(v) for k, v in saved.items() if k != "name"}
     cfg = cls(**{**fields, **(overrides or {})})
     cfg.name = saved["name"]
     cfg.validate()
