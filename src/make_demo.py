@@ -1,5 +1,5 @@
 """Generate a small synthetic Kaggle bird competition (--layout rfcx, cornell2020, birdclef,
-birdclef2024, birdclef2025).
+birdclef2021 ... birdclef2025).
 
 The real Rainforest Connection data is tens of GB behind a Kaggle login, so a fresh
 machine (CI, a reviewer's laptop) could not otherwise run the pipeline end to end. This
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import os
 import shutil
 import sys
@@ -514,9 +515,9 @@ def _soundscape_calls(rng, prob: np.ndarray) -> list[tuple[int, int]]:
 
 def _render_weak(seed: int, prob: np.ndarray, plan: list[dict], n_test: int, duration: float,
                  sr: int, write_train, write_test, n_clips: int = 0):
-    """Render the planned train files, `n_test` soundscapes and `n_clips` short clips in
-    threads (each from its own generator, so the output does not depend on scheduling);
-    `write_*(i, audio)` store the audio. Returns (length, events) per soundscape, then clip."""
+    """Render the planned train files, `n_test` soundscapes (the test's, then any unlabeled
+    ones) and `n_clips` short clips in threads, each from its own generator, so the output
+    does not depend on scheduling; `write_*(i, audio)` store the audio. Returns (length, events) per soundscape, then clip."""
     hi = min(12000.0, 0.42 * sr)
     species = _make_species(np.random.default_rng([seed, 0]), len(prob), hi)
 
@@ -625,18 +626,40 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
 def make_birdclef_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
                        n_train: int = 80, n_test: int = 4, duration: float = 10.0,
                        sr: int = 32000, force: bool = False) -> Path:
-    """BirdCLEF 2022-2023 layout: `train_metadata.csv` + `train_audio/<code>/XC<n>.ogg` (weak
-    labels, secondary labels as class codes), `test_soundscapes/soundscape_<n>.ogg` (`n_test`
-    files of 3, 4.5 and 6 x duration), `sample_submission.csv` (row_id + a column per class, a
-    row per 5 s of each soundscape) and the 0/1 truth in `<out_dir>.solution.csv`."""
-    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, None)
+    """BirdCLEF 2023 layout (also `birdclef2023`): `train_metadata.csv` +
+    `train_audio/<code>/XC<n>.ogg` (weak labels, secondary labels as class codes),
+    `eBird_Taxonomy_v2021.csv`, `test_soundscapes/soundscape_<n>.ogg` (`n_test` files of 3, 4.5
+    and 6 x duration), `sample_submission.csv` (row_id + a column per class, a row per 5 s of
+    each soundscape) and the 0/1 truth in `<out_dir>.solution.csv`."""
+    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2023)
+
+
+def make_birdclef2021_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
+                           n_train: int = 80, n_test: int = 4, duration: float = 10.0,
+                           sr: int = 32000, force: bool = False) -> Path:
+    """BirdCLEF 2021 layout: 2021's `train_metadata.csv` (no author; bare filenames) over
+    `train_short_audio/<code>/XC<n>.ogg`, soundscapes `<audio_id>_<site>_<date>.ogg`, `test.csv`
+    (`row_id,site,audio_id,seconds`, row_id `<audio_id>_<site>_<seconds>`) and
+    `sample_submission.csv` `row_id,birds` (`nocall`); truth `row_id,birds` beside it."""
+    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2021)
+
+
+def make_birdclef2022_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
+                           n_train: int = 80, n_test: int = 4, duration: float = 10.0,
+                           sr: int = 32000, force: bool = False) -> Path:
+    """BirdCLEF 2022 layout: 2022's `train_metadata.csv` over `train_audio/<code>/XC<n>.ogg`,
+    `scored_birds.json` (every other class), `eBird_Taxonomy_v2021.csv`,
+    `test_soundscapes/soundscape_<n>.ogg`, `test.csv` (`row_id,file_id,bird,end_time`, a row
+    per soundscape, 5-s window and scored bird) and `sample_submission.csv` `row_id,target`
+    (False); truth `row_id,target` beside it."""
+    return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2022)
 
 
 def make_birdclef2024_demo(out_dir: str | Path, seed: int = 0, n_species: int = 12,
                            n_train: int = 80, n_test: int = 4, duration: float = 10.0,
                            sr: int = 32000, force: bool = False) -> Path:
-    """BirdCLEF 2024 layout: as `birdclef`, with 2024's train_metadata.csv columns,
-    `eBird_Taxonomy_v2021.csv` and one short recording in `unlabeled_soundscapes/`."""
+    """BirdCLEF 2024 layout: as 2023, with 2024's train_metadata.csv columns and
+    `unlabeled_soundscapes/` holding 2 x `n_test` soundscapes of the test's kind, unlabeled."""
     return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2024)
 
 
@@ -645,12 +668,30 @@ def make_birdclef2025_demo(out_dir: str | Path, seed: int = 0, n_species: int = 
                            sr: int = 32000, force: bool = False) -> Path:
     """BirdCLEF+ 2025 layout: `train.csv` (with `collection` XC/iNat/CSA and `rating`),
     `taxonomy.csv` where every fourth class is a frog, insect or mammal named by an iNaturalist
-    id, `train_audio/<label>/<collection><n>.ogg`, one short recording in `train_soundscapes/`
-    (unlabeled), test soundscapes and sample submission as `birdclef`."""
+    id, `train_audio/<label>/<collection><n>.ogg`, `train_soundscapes/` holding 2 x `n_test`
+    unlabeled soundscapes of the test's kind, test soundscapes and sample submission as 2023."""
     return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2025)
 
 
 NON_BIRDS = ("Amphibia", "Insecta", "Mammalia")
+SITES = ("COR", "SSW", "SNE", "COL")  # BirdCLEF 2021's recording sites
+UNLABELED = {2024: "unlabeled_soundscapes", 2025: "train_soundscapes"}
+# the column order of each year's table of training recordings
+TRAIN_COLUMNS = {
+    2021: ["primary_label", "secondary_labels", "type", "latitude", "longitude",
+           "scientific_name", "common_name", "date", "filename", "license", "rating", "time",
+           "url"],
+    2022: ["primary_label", "secondary_labels", "type", "latitude", "longitude",
+           "scientific_name", "common_name", "author", "license", "rating", "time", "url",
+           "filename"],
+    2023: ["primary_label", "secondary_labels", "type", "latitude", "longitude",
+           "scientific_name", "common_name", "author", "license", "rating", "url", "filename"],
+    2024: ["primary_label", "secondary_labels", "type", "latitude", "longitude",
+           "scientific_name", "common_name", "author", "license", "rating", "url", "filename"],
+    2025: ["primary_label", "secondary_labels", "type", "filename", "collection", "rating",
+           "url", "latitude", "longitude", "scientific_name", "common_name", "author",
+           "license"],
+}
 
 
 def _names_2025(n_species: int) -> list[tuple[str, str, str, str]]:
@@ -667,93 +708,121 @@ def _names_2025(n_species: int) -> list[tuple[str, str, str, str]]:
 
 
 def _birdclef_demo(out_dir, seed: int, n_species: int, n_train: int, n_test: int,
-                   duration: float, sr: int, force: bool, year: int | None) -> Path:
-    """The BirdCLEF layouts share audio, rows and solution; `year` (None, 2024, 2025) picks the
-    train table, the taxonomy and the unlabeled-soundscape folder. The unlabeled recording is
-    rendered after the test soundscapes from its own stream, so adding it changes no other file."""
+                   duration: float, sr: int, force: bool, year: int) -> Path:
+    """The BirdCLEF layouts share audio and truth; `year` picks the files that hold them. The
+    unlabeled soundscapes (2024, 2025) are rendered after the test ones from their own
+    streams, so adding them changes no other file."""
     out_dir, tmp = _staged(out_dir, force)
     names = _names_2025(n_species) if year == 2025 else [(*n, "Aves") for n in _names(n_species)]
     codes = [n[0] for n in names]
     numbers = np.random.default_rng([seed, 4]).choice(90000, n_test, replace=False) + 10000
-    stems = [f"soundscape_{int(n)}" for n in numbers]
+    stems = ([f"{int(n)}_{SITES[i % 4]}_2019{(i % 12) + 1:02d}{(i % 27) + 1:02d}"
+              for i, n in enumerate(numbers)] if year == 2021
+             else [f"soundscape_{int(n)}" for n in numbers])
     prob, plan = _train_plan(seed, n_species, n_train, duration)
     collections = ["XC"] * n_train
     if year == 2025:  # non-birds come from iNaturalist and the Colombian Sound Archive
         collections = [("iNat", "CSA")[p["xc"] % 2] if names[p["primary"]][3] != "Aves"
                        else ("XC", "XC", "iNat")[p["xc"] % 3] for p in plan]
+    audio_dir = tmp / ("train_short_audio" if year == 2021 else "train_audio")
     files = [f"{codes[p['primary']]}/{c}{p['xc']}.ogg" for p, c in zip(plan, collections)]
     for code in {codes[p["primary"]] for p in plan}:
-        (tmp / "train_audio" / code).mkdir(parents=True)
+        (audio_dir / code).mkdir(parents=True)
     (tmp / "test_soundscapes").mkdir()
-    unlabeled = {2024: "unlabeled_soundscapes", 2025: "train_soundscapes"}.get(year)
+    unlabeled, n_unlabeled = UNLABELED.get(year), 2 * n_test if year in UNLABELED else 0
     if unlabeled:
         (tmp / unlabeled).mkdir()
 
     def write_train(i, audio):
-        _write_blocks(tmp / "train_audio" / files[i], audio, sr, "OGG", "VORBIS")
+        _write_blocks(audio_dir / files[i], audio, sr, "OGG", "VORBIS")
 
     def write_test(i, audio):
         where = (tmp / "test_soundscapes" / f"{stems[i]}.ogg" if i < n_test
                  else tmp / unlabeled / f"unlabeled_{i - n_test}.ogg")
         _write_blocks(where, audio, sr, "OGG", "VORBIS")
 
-    tests = _render_weak(seed, prob, plan, n_test, duration, sr, write_train, write_test,
-                         n_clips=1 if unlabeled else 0)[:n_test]
-    train = [{"primary_label": codes[p["primary"]],
-              "secondary_labels": _label_list([codes[k] for k in p["secondary"]] + (
-                  [OUTSIDER[0]] if p["outsider"] else [])),
-              "type": "['song']", "scientific_name": names[p["primary"]][1],
-              "common_name": names[p["primary"]][2], "author": p["author"], "rating": 4.0,
-              "filename": f} for p, f in zip(plan, files)]
-    if year == 2024:  # the column order of 2024's train_metadata.csv
-        train = [{**row, "latitude": 10.5, "longitude": 76.5, "license": "Creative Commons",
-                  "url": f"https://xeno-canto.org/{p['xc']}"} for row, p in zip(train, plan)]
-        order = ["primary_label", "secondary_labels", "type", "latitude", "longitude",
-                 "scientific_name", "common_name", "author", "license", "rating", "url",
-                 "filename"]
-        train = [{k: row[k] for k in order} for row in train]
-    if year == 2025:  # train.csv; iNat and CSA files carry no rating (0.0)
-        train = [{"primary_label": row["primary_label"],
-                  "secondary_labels": row["secondary_labels"], "type": row["type"],
-                  "filename": row["filename"], "collection": c,
-                  "rating": row["rating"] if c == "XC" else 0.0,
-                  "url": f"https://xeno-canto.org/{p['xc']}" if c == "XC" else "",
-                  "latitude": 6.9, "longitude": -74.1,
-                  "scientific_name": row["scientific_name"], "common_name": row["common_name"],
-                  "author": row["author"], "license": "cc-by-nc-sa 4.0"}
-                 for row, p, c in zip(train, plan, collections)]
-        pd.DataFrame(train).to_csv(tmp / "train.csv", index=False)
-        pd.DataFrame([{"primary_label": c,
-                       "inat_taxon_id": int(c) if c.isdigit() else 1000 + 37 * k,
-                       "scientific_name": sci, "common_name": common, "class_name": cls}
-                      for k, (c, sci, common, cls) in enumerate(names)]
-                     ).to_csv(tmp / "taxonomy.csv", index=False)
+    tests = _render_weak(seed, prob, plan, n_test + n_unlabeled, duration, sr, write_train,
+                         write_test)[:n_test]
+    _write_train_table(tmp, year, plan, names, files, collections)
+    if year == 2022:  # every other class is scored, as 21 of 2022's 152
+        (tmp / "scored_birds.json").write_text(json.dumps(codes[::2]))
+    order = np.argsort(stems, kind="stable")  # the competition's order: file, then time
+    rows = [(stems[i], end, set(_heard(tests[i][1], end - CHUNK, end))) for i in order
+            for end in range(CHUNK, CHUNK * _n_rows(tests[i][0], sr) + 1, CHUNK)]
+    if year == 2021:
+        test = ["row_id,site,audio_id,seconds"]
+        sample, solution = ["row_id,birds"], ["row_id,birds"]
+        for stem, end, heard in rows:
+            audio_id, site = stem.split("_")[:2]
+            test.append(f"{audio_id}_{site}_{end},{site},{audio_id},{end}")
+            sample.append(f"{audio_id}_{site}_{end},nocall")
+            solution.append(f"{audio_id}_{site}_{end}," + (
+                " ".join(codes[k] for k in sorted(heard)) or "nocall"))
+        _write_text(tmp / "test.csv", test)
+    elif year == 2022:
+        test, sample, solution = ["row_id,file_id,bird,end_time"], ["row_id,target"], [
+            "row_id,target"]
+        for stem, end, heard in rows:
+            for k in range(0, n_species, 2):
+                test.append(f"{stem}_{codes[k]}_{end},{stem},{codes[k]},{end}")
+                sample.append(f"{stem}_{codes[k]}_{end},False")
+                solution.append(f"{stem}_{codes[k]}_{end},{k in heard}")
+        _write_text(tmp / "test.csv", test)
     else:
-        pd.DataFrame(train).to_csv(tmp / "train_metadata.csv", index=False)
-    if year == 2024:
-        pd.DataFrame([{"TAXON_ORDER": k + 1, "CATEGORY": "species", "SPECIES_CODE": c,
-                       "PRIMARY_COM_NAME": common, "SCI_NAME": sci, "ORDER1": "Passeriformes",
-                       "FAMILY": "Demoidae (Demo Birds)", "SPECIES_GROUP": "",
-                       "REPORT_AS": ""} for k, (c, sci, common, _) in enumerate(names)]
-                     ).to_csv(tmp / "eBird_Taxonomy_v2021.csv", index=False)
-    head = "row_id," + ",".join(codes)
-    sample, solution = [head], [head]
-    for order in np.argsort(stems, kind="stable"):  # the competition's order: file, then time
-        length, events = tests[order]
-        n_rows = max(1, int(np.ceil(round(length * sr) / (CHUNK * sr))))
-        for end in range(CHUNK, CHUNK * n_rows + 1, CHUNK):
-            heard = set(_heard(events, end - CHUNK, end))
-            sample.append(f"{stems[order]}_{end}" + ",0" * n_species)
-            solution.append(f"{stems[order]}_{end}" +
-                            "".join(f",{int(k in heard)}" for k in range(n_species)))
+        head = "row_id," + ",".join(codes)
+        sample, solution = [head], [head]
+        for stem, end, heard in rows:
+            sample.append(f"{stem}_{end}" + ",0" * n_species)
+            solution.append(f"{stem}_{end}" + "".join(f",{int(k in heard)}"
+                                                      for k in range(n_species)))
     _write_text(tmp / "sample_submission.csv", sample)
     _write_text(out_dir.with_name(out_dir.name + ".solution.csv"), solution)
     return _publish(tmp, out_dir)
 
 
+def _n_rows(length: float, sr: int) -> int:
+    """5-s rows covering a soundscape of `length` s, the last one possibly partial."""
+    return max(1, int(np.ceil(round(length * sr) / (CHUNK * sr))))
+
+
+def _write_train_table(tmp: Path, year: int, plan: list[dict], names, files: list[str],
+                       collections: list[str]) -> None:
+    """The year's table of training recordings and its taxonomy file."""
+    codes = [n[0] for n in names]
+    rows = []
+    for p, f, c in zip(plan, files, collections):
+        code, sci, common, _ = names[p["primary"]]
+        rows.append({
+            "primary_label": code, "type": "['song']", "scientific_name": sci,
+            "common_name": common, "author": p["author"], "license": "Creative Commons",
+            "secondary_labels": _label_list([codes[k] for k in p["secondary"]] + (
+                [OUTSIDER[0]] if p["outsider"] else [])),
+            "filename": f.split("/")[1] if year == 2021 else f,  # 2021's are bare
+            "latitude": 6.9 if year == 2025 else 10.5, "longitude": -74.1 if year == 2025
+            else 76.5, "date": "2019-06-01", "time": "08:00",
+            # 2025's iNat and CSA files carry no rating (0.0) and no url
+            "rating": 4.0 if c == "XC" else 0.0, "collection": c,
+            "url": f"https://xeno-canto.org/{p['xc']}" if c == "XC" else ""})
+    table = pd.DataFrame(rows)[TRAIN_COLUMNS[year]]
+    table.to_csv(tmp / ("train.csv" if year == 2025 else "train_metadata.csv"), index=False)
+    if year == 2025:
+        pd.DataFrame([{"primary_label": c,
+                       "inat_taxon_id": int(c) if c.isdigit() else 1000 + 37 * k,
+                       "scientific_name": sci, "common_name": common, "class_name": cls}
+                      for k, (c, sci, common, cls) in enumerate(names)]
+                     ).to_csv(tmp / "taxonomy.csv", index=False)
+    elif year >= 2022:
+        pd.DataFrame([{"TAXON_ORDER": k + 1, "CATEGORY": "species", "SPECIES_CODE": c,
+                       "PRIMARY_COM_NAME": common, "SCI_NAME": sci, "ORDER1": "Passeriformes",
+                       "FAMILY": "Demoidae (Demo Birds)", "SPECIES_GROUP": "",
+                       "REPORT_AS": ""} for k, (c, sci, common, _) in enumerate(names)]
+                     ).to_csv(tmp / "eBird_Taxonomy_v2021.csv", index=False)
+
+
 LAYOUTS = {"rfcx": make_rfcx_demo, "cornell2020": make_cornell2020_demo,
-           "birdclef": make_birdclef_demo, "birdclef2024": make_birdclef2024_demo,
-           "birdclef2025": make_birdclef2025_demo}
+           "birdclef": make_birdclef_demo, "birdclef2021": make_birdclef2021_demo,
+           "birdclef2022": make_birdclef2022_demo, "birdclef2023": make_birdclef_demo,
+           "birdclef2024": make_birdclef2024_demo, "birdclef2025": make_birdclef2025_demo}
 
 
 def main(argv: list[str] | None = None) -> None:

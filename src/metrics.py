@@ -162,6 +162,28 @@ def macro_auc(y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else float("nan")
 
 
+def weighted_accuracy(y_true: np.ndarray, y_score: np.ndarray, threshold: float = 0.5) -> float:
+    """BirdCLEF 2022's score of True/False decisions (`score >= threshold`), as its evaluation
+    page states it: a weighted accuracy over the scored (row, species) cells in which every
+    species weighs the same and, within a species, its positive and its negative cells weigh
+    the same. That is the mean over species of (recall + specificity) / 2; a species whose
+    cells are all of one kind is scored on that kind alone (it keeps its full weight).
+
+    `y_true` holds 1, 0, or -1 for a cell the solution does not score (2022's test rows name
+    one species each); a species without a scored cell is left out."""
+    _finite(y_score, "weighted_accuracy")
+    truth = np.asarray(y_true, dtype=np.float64)
+    pred = np.asarray(y_score, dtype=np.float64) >= threshold
+    per_species = []
+    for c in range(truth.shape[1]):
+        pos, neg = truth[:, c] > 0, truth[:, c] == 0
+        sides = [pred[pos, c].mean()] if pos.any() else []
+        sides += [(~pred[neg, c]).mean()] if neg.any() else []
+        if sides:
+            per_species.append(np.mean(sides))
+    return float(np.mean(per_species)) if per_species else float("nan")
+
+
 def top1_accuracy(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Share of rows whose highest-scored class is one of their labels (rows with a label)."""
     _finite(y_score, "top1")
@@ -178,6 +200,7 @@ METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "f1_rowwise": f1_rowwise,
     "padded_cmap": padded_cmap,
     "macro_auc": macro_auc,
+    "weighted_accuracy": weighted_accuracy,
     "top1": top1_accuracy,
 }
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from audio import open_cached
 from cache import cached_path, folds_path, read_unreadable, unreadable_path
+from configs.base import unlabeled_folder
 
 
 def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -68,10 +69,10 @@ def folder_files(folder: str | None, field: str) -> pd.DataFrame:
 
 
 def unlabeled_files(cfg) -> pd.DataFrame:
-    """The audio files (id, path) of `distill_audio` when it names a folder."""
-    if cfg.distill_audio == "valid":
-        return pd.DataFrame({"id": [], "path": []})
-    return folder_files(cfg.distill_audio, "distill_audio (a folder, or 'valid')")
+    """The audio files (id, path) of `distill_audio` when it names a folder ("soundscapes":
+    the competition's unlabeled ones)."""
+    return folder_files(unlabeled_folder(cfg),
+                        "distill_audio (a folder, 'soundscapes' or 'valid')")
 
 
 def negative_recordings(cfg) -> pd.DataFrame:

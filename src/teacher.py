@@ -36,7 +36,8 @@ from folds import fold_split, out_of_fold
 from losses import weighted_bce
 from models import SedHead
 from oof import ROW_SECONDS, run_dir, save_fold_part
-from recordings import is_unlabeled, multi_hot
+from pseudo import pseudo_labels
+from recordings import multi_hot
 from inference import fill_failed
 from scoring import finish_rows, recording_results, row_reducer, score_recordings
 from training import warmup_schedule
@@ -253,35 +254,22 @@ def soft_labels(cfg, comp, ids: list[str], split: str = "train",
     return out
 
 
-def crop_labels(cfg, comp, train_set: pd.DataFrame) -> tuple[list[tuple], float] | None:
-    """What the teacher tells each recording of a fold's training set (recordings.training_set:
-    split `train` first, then the unlabeled audio): its soft labels per window (soft_labels, or
-    with `pseudo_labels` a trained experiment's rows, oof_labels) and the seconds a window
-    spans; None when the config asks nothing of a teacher."""
+def crop_labels(cfg, comp, train_set: pd.DataFrame, fold: int | None,
+                device: torch.device) -> tuple[list[tuple], float] | None:
+    """What the teacher tells each recording of fold `fold`'s training set
+    (recordings.training_set: split `train` first, then the unlabeled audio): its soft labels
+    per window (soft_labels, or with `pseudo_labels` a trained experiment's rows, see
+    pseudo.py) and the seconds a window spans; None when the config asks nothing of a
+    teacher."""
     if not (cfg.distill_weight or cfg.distill_embedding or cfg.crop_pick_by == "teacher"):
         return None
     if cfg.pseudo_labels:
-        return oof_labels(cfg.pseudo_labels, train_set), ROW_SECONDS
+        return pseudo_labels(cfg, comp, train_set, fold, device), ROW_SECONDS
     labels: list[tuple] = []
     for split in dict.fromkeys(train_set["split"]):  # contiguous: train first, then the rest
         ids = train_set.loc[train_set["split"] == split, "id"].tolist()
         labels += soft_labels(cfg, comp, ids, split, bool(cfg.distill_embedding))
     return labels, WINDOW_S
-
-
-def oof_labels(path: str | Path, train_df: pd.DataFrame) -> list[tuple]:
-    """Pseudo-labels: a trained experiment's 5-s row predictions (`oof/<exp>.rows.npz`, each
-    row predicted by the fold model that never trained on it) as the soft labels of the
-    unlabeled recordings of `train_df`; labelled recordings get none (their labels teach)."""
-    if not Path(path).is_file():
-        raise SystemExit(f"pseudo_labels {path} not found: train that experiment first")
-    with np.load(path) as z:
-        audio, starts, preds = z["audio"].astype(str), z["t_start"], z["preds"]
-    out = []
-    for rid, pseudo in zip(train_df["id"], is_unlabeled(train_df)):
-        rows = (audio == rid) & pseudo
-        out.append((starts[rows].astype(np.float64), preds[rows].astype(np.float32), None))
-    return out
 
 
 class EmbeddingHead(nn.Module):

@@ -40,7 +40,7 @@ def train_fold(cfg, comp, recordings, events, fold: int | None, device: torch.de
     train_set = training_set(cfg, train_df, valid_df)  # + negatives, unlabeled audio
     trained_on = out_of_fold(train_set, valid_df, tag)
     _, sampler, loader = train_loader(cfg, len(comp.classes), train_set, events, seed, device,
-                                      crop_labels(cfg, comp, train_set), tag)
+                                      crop_labels(cfg, comp, train_set, fold, device), tag)
     trainer = build_trainer(cfg, len(comp.classes), len(loader), device, tag)
     distributed.decorrelate(seed)
     run = FoldRun(cfg, comp, fold, member, valid_df, trainer, device, trained_on)

@@ -125,7 +125,8 @@ def test_macro_auc_matches_sklearn_over_eligible_classes() -> None:
 
 def test_registry() -> None:
     assert COMPETITIONS["cornell2020"] is Cornell2020
-    assert COMPETITIONS["birdclef"] is BirdClef
+    assert COMPETITIONS["birdclef"] is COMPETITIONS["birdclef2023"]  # the old name, an alias
+    assert issubclass(COMPETITIONS["birdclef2023"], BirdClef)
     assert COMPETITIONS["birdclef2021"] is BirdClef2021
     assert issubclass(BirdClef2021, BirdClef)
     assert (Cornell2020.metric, BirdClef.metric, BirdClef2021.metric) == (

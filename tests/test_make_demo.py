@@ -174,7 +174,8 @@ def birdclef(tmp_path_factory) -> Path:
 
 
 def test_layouts_registry_and_signature() -> None:
-    assert set(LAYOUTS) == {"rfcx", "cornell2020", "birdclef", "birdclef2024", "birdclef2025"}
+    assert set(LAYOUTS) == {"rfcx", "cornell2020", "birdclef",
+                            *(f"birdclef{y}" for y in range(2021, 2026))}
     want = list(inspect.signature(make_rfcx_demo).parameters)
     for make in LAYOUTS.values():
         assert list(inspect.signature(make).parameters) == want

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
+import pseudo
 import teacher
 from audio import save_cached
 from configs import Config, load_config
@@ -149,11 +150,11 @@ def test_pseudo_labels_come_from_an_experiments_oof_rows_for_unlabeled_audio_onl
     np.savez(path, audio=np.array(["a", "b", "b"]), t_start=np.array([0.0, 0.0, 5.0]),
              preds=preds)
     train_df = pd.DataFrame({"id": ["a", "b"], "unlabeled": [np.nan, True]})
-    (a_starts, a_probs, _), (b_starts, b_probs, _) = teacher.oof_labels(path, train_df)
+    (a_starts, a_probs, _), (b_starts, b_probs, _) = pseudo.oof_labels(path, train_df)
     assert len(a_starts) == 0  # a labelled recording: its own labels teach
     assert b_starts.tolist() == [0.0, 5.0] and b_probs.tolist() == pytest.approx(preds[1:])
     with pytest.raises(SystemExit, match="not found"):
-        teacher.oof_labels(tmp_path / "missing.npz", train_df)
+        pseudo.oof_labels(tmp_path / "missing.npz", train_df)
     with pytest.raises(SystemExit, match="set distill_audio"):  # nothing they could label
         Config(pseudo_labels=str(path), distill_weight=1.0).validate()
 

@@ -7,15 +7,18 @@ import numpy as np
 import pandas as pd
 
 from .base import Competition
-from .birdclef import BirdClef, BirdClef2021, BirdClef2024, BirdClef2025
+from .birdclef import (BirdClef2021, BirdClef2022, BirdClef2023, BirdClef2024,
+                       BirdClef2025)
 from .cornell2020 import Cornell2020
 from .rfcx import Rfcx
 
 COMPETITIONS: dict[str, type[Competition]] = {
     "rfcx": Rfcx,
     "cornell2020": Cornell2020,
-    "birdclef": BirdClef,
+    "birdclef": BirdClef2023,  # the 2023 format's first name, kept as an alias
     "birdclef2021": BirdClef2021,
+    "birdclef2022": BirdClef2022,
+    "birdclef2023": BirdClef2023,
     "birdclef2024": BirdClef2024,
     "birdclef2025": BirdClef2025,
 }
@@ -72,7 +75,7 @@ def submission_score(comp, submission: Path, solution: Path) -> float:
     """Score a written submission file against the true labels, rows matched by id."""
     row_ids, truth = comp.load_solution(solution)
     sub = pd.read_csv(submission, dtype=str)  # ids such as "1e5" must stay strings
-    if "birds" in sub.columns:  # label-list formats: the predicted labels as 0/1 scores
+    if {"birds", "target"} & set(sub.columns):  # formats of decisions: the decisions as 0/1
         sub_ids, scores = comp.load_solution(submission)
         sub = pd.DataFrame(scores, index=sub_ids, columns=comp.classes)
     else:

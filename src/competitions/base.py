@@ -25,6 +25,7 @@ class Competition:
 
     metric = "lwlrap"
     required_files: tuple[str, ...] = ()
+    unlabeled_dir: str | None = None  # its folder of unlabeled soundscapes, if it ships one
     events_file: Path | None = None  # the CSV of strong labels, where there is one
 
     def __init__(self, data_dir: str | Path, test_dir: str | Path | None = None,

@@ -5,8 +5,11 @@ Weak labels: each `train_metadata.csv` row is one xeno-canto/iNaturalist recordi
 other species heard (`secondary_labels`, a Python-list string of class codes). The hidden test
 set is `test_soundscapes/*.ogg`, scored in 5-s rows `<stem>_<end>`.
 
-- `birdclef` (2022-2023 layout): a submission gives a probability per class (the columns of
-  `sample_submission.csv`), scored by padded cmAP;
+- `birdclef2023` (alias `birdclef`): a submission gives a probability per class (the columns
+  of `sample_submission.csv`), scored by padded cmAP;
+- `birdclef2022`: `test.csv` lists a row per soundscape, scored species and 5-s window
+  (`<file_id>_<bird>_<end_time>`); a submission says True/False per row, scored by a weighted
+  accuracy over the species of `scored_birds.json`;
 - `birdclef2024`, `birdclef2025`: the same rows and submission, scored as Kaggle scores them,
   by a macro ROC-AUC over the classes with a positive (`metrics.macro_auc`); 2025 reads
   `train.csv` and `taxonomy.csv` instead of `train_metadata.csv`;
@@ -16,6 +19,7 @@ set is `test_soundscapes/*.ogg`, scored in 5-s rows `<stem>_<end>`.
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -39,6 +43,7 @@ class BirdClef(WeakLabelCompetition):
     metric = "padded_cmap"
     meta_file = "train_metadata.csv"  # the table of training recordings
     required_files = (meta_file,)
+    sample_has_classes = True  # sample_submission.csv has a column per class
 
     def __init__(self, data_dir: str | Path, **options) -> None:
         super().__init__(data_dir, **options)
@@ -54,7 +59,7 @@ class BirdClef(WeakLabelCompetition):
         """The submission's columns when sample_submission.csv says them (a species with no
         training file still gets its column), else the primary labels."""
         sample = self.root / "sample_submission.csv"
-        if not sample.exists():
+        if not sample.exists() or not self.sample_has_classes:
             return self._classes_without_sample()
         columns = [str(c).strip() for c in pd.read_csv(sample, nrows=0).columns]
         if "row_id" not in columns:
@@ -147,9 +152,11 @@ class BirdClef2024(BirdClef):
     Kaggle scores it with the "birdclef-roc-auc" metric (kaggle.com/code/metric/birdclef-roc-auc;
     the 2024 overview, CEUR-WS Vol-3740 paper 184, reports ROC-AUC): scikit-learn's macro
     `roc_auc_score` over the solution's columns that hold a positive. The unlabeled soundscapes
-    are not read (no labels; pseudo-labelling them is left to the user)."""
+    (`unlabeled_dir`) train a student through `distill_audio = "soundscapes"` with
+    `pseudo_labels` (pseudo.py: self-training) or the BirdNET teacher."""
 
     metric = "macro_auc"
+    unlabeled_dir = "unlabeled_soundscapes"
 
 
 class BirdClef2025(BirdClef2024):
@@ -158,7 +165,7 @@ class BirdClef2025(BirdClef2024):
     secondary_labels, type, filename, collection XC/iNat/CSA, rating, url, latitude, longitude,
     scientific_name, common_name, author, license), `taxonomy.csv` (primary_label,
     inat_taxon_id, scientific_name, common_name, class_name), `train_audio/<label>/*.ogg`,
-    `train_soundscapes/` (unlabeled, not read), `test_soundscapes/` and `sample_submission.csv`
+    `train_soundscapes/` (unlabeled: `unlabeled_dir`), `test_soundscapes/` and `sample_submission.csv`
     (row_id `<soundscape>_<end second>`, a probability per class). Sources: the Kaggle page
     kaggle.com/competitions/birdclef-2025, its train.csv as mirrored on Hugging Face
     (christopher/birdclef-2025) and the metric above, which 2025 kept (its public solutions
@@ -166,6 +173,7 @@ class BirdClef2025(BirdClef2024):
 
     meta_file = "train.csv"
     required_files = (meta_file, "taxonomy.csv")
+    unlabeled_dir = "train_soundscapes"
 
     def __init__(self, data_dir: str | Path, **options) -> None:
         self.taxonomy = None  # read on demand: the classes may come from it
@@ -192,10 +200,128 @@ class BirdClef2025(BirdClef2024):
                               "common_name")
 
 
+class BirdClef2023(BirdClef):
+    """BirdCLEF 2023 (Kenya, 264 eBird codes): `train_metadata.csv`, `eBird_Taxonomy_v2021.csv`,
+    `train_audio/`, `test_soundscapes/` and `sample_submission.csv` with a probability per
+    class, scored by padded cmAP (Kaggle's BirdCLEF 2023 metric: 5 rows of ones padded to truth
+    and scores, then scikit-learn's macro average precision). The `birdclef` name stays an
+    alias of it."""
+
+
+class BirdClef2022(BirdClef):
+    """BirdCLEF 2022 (Hawai'i, 152 eBird codes, 21 of them scored): `train_metadata.csv`,
+    `train_audio/<code>/XC<n>.ogg`, `scored_birds.json` (the scored codes), `test.csv`
+    (`row_id, file_id, bird, end_time`: a row per 1-min soundscape, scored bird and 5-s window,
+    row_id `<file_id>_<bird>_<end_time>`), `test_soundscapes/<file_id>.ogg` and
+    `sample_submission.csv` (`row_id,target`, target True or False).
+
+    The model scores 5-s windows `<file_id>_<end_time>` for every class, as the other years;
+    the submission reads each test.csv row's bird from its window's scores (True at `threshold`
+    or above). Kaggle's evaluation page describes the metric as a weighted classification
+    accuracy over the scored rows, every species weighing the same and its true positives and
+    true negatives weighing the same (`metrics.weighted_accuracy`); the CV scores recordings
+    on the scored species' columns the same way."""
+
+    metric = "weighted_accuracy"
+    required_files = ("train_metadata.csv", "scored_birds.json")
+    sample_has_classes = False  # row_id,target
+
+    def _read_classes(self) -> list[str]:
+        """The primary labels (2022's sample submission has no class columns), which must
+        include every scored bird."""
+        path = self.root / "scored_birds.json"
+        try:
+            scored = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"{path}: not a readable JSON list of codes ({e})") from None
+        if not isinstance(scored, list) or not all(isinstance(c, str) for c in scored):
+            raise SystemExit(f"{path}: expected a JSON list of class codes, got {scored!r:.80}")
+        classes = super()._read_classes()
+        unknown = [c for c in scored if c not in classes]
+        if unknown:
+            raise SystemExit(f"{path}: scored bird(s) {unknown[:5]} have no training recording "
+                             f"in {self.meta_csv}")
+        self.scored = [classes.index(c) for c in scored]
+        return classes
+
+    def _test_table(self) -> pd.DataFrame | None:
+        path = self.test_root / "test.csv"
+        if not path.exists():
+            return None
+        df = read_table(path, ["row_id", "file_id", "bird", "end_time"])
+        require_filled(df, path, ["row_id", "file_id", "bird", "end_time"])
+        require_unique(df["row_id"].tolist(), path, "row_id")
+        require_known(df, path, "bird", self.classes, f"the primary labels of {self.meta_csv}")
+        ends = seconds_column(df.rename(columns={"end_time": "seconds"}), path)
+        df["window"] = [f"{f}_{int(e)}" for f, e in zip(df["file_id"], ends)]
+        df["end"] = ends
+        return df
+
+    def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
+        """One row per 5-s window that test.csv scores, `<file_id>_<end_time>`, in test.csv's
+        order, for the soundscapes present."""
+        df, folder = self._test_table(), self._soundscape_folder(audio_dir)
+        if df is None or folder is None:
+            return empty_test_rows()
+        windows = df.drop_duplicates("window")
+        paths = [folder / f"{f}.ogg" for f in windows["file_id"]]
+        keep = np.array([p.exists() for p in paths], dtype=bool)
+        t_start, t_end = chunk_spans(windows["end"].to_numpy(np.float64))
+        return pd.DataFrame({"row_id": windows["window"].to_numpy(object)[keep],
+                             "audio_id": windows["file_id"].to_numpy(object)[keep],
+                             "path": [str(p) for p, k in zip(paths, keep) if k],
+                             "t_start": t_start[keep], "t_end": t_end[keep]})
+
+    def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
+        """`row_id,target` for the test.csv rows whose window was predicted, in its order."""
+        df = self._test_table()
+        if df is None:
+            raise ValueError(f"{self.test_root / 'test.csv'} not found: nothing to submit")
+        scores = check_scores(row_ids, scores, len(self.classes))
+        at = {r: i for i, r in enumerate(row_ids)}
+        df = df[df["window"].isin(at)]
+        column = [self.classes.index(b) for b in df["bird"]]
+        target = scores[[at[w] for w in df["window"]], column] >= self.threshold
+        if len(set(df["window"])) != len(at):
+            raise ValueError(f"{len(at) - len(set(df['window']))} predicted window(s) are not "
+                             f"in {self.test_root / 'test.csv'}")
+        sub = pd.DataFrame({"row_id": df["row_id"].tolist(), "target": target})
+        return check_submission(sub, ["row_id", "target"], str(self.test_root / "test.csv"))
+
+    def load_solution(self, path: str | Path) -> tuple[list[str], np.ndarray]:
+        """A `row_id,target` table (the solution, or a submission) as one row per window of
+        test.csv: 1/0 in the cell of each row's bird, -1 (not scored) elsewhere."""
+        sol = read_table(path, ["row_id", "target"])
+        df = self._test_table()
+        if df is None:
+            raise SystemExit(f"{self.test_root / 'test.csv'} not found: cannot read {path}")
+        where = df.set_index("row_id")
+        unknown = sorted(set(sol["row_id"]) - set(where.index))
+        if unknown:
+            raise SystemExit(f"{path}: row_id(s) {unknown[:3]} are not in test.csv")
+        windows = list(dict.fromkeys(where.loc[sol["row_id"], "window"]))
+        y = np.full((len(windows), len(self.classes)), -1.0, dtype=np.float32)
+        index = {w: i for i, w in enumerate(windows)}
+        truth = sol["target"].astype(str).str.strip().str.lower()
+        bad = ~truth.isin(["true", "false", "1", "0"])
+        if bad.any():
+            fail(path, int(np.flatnonzero(bad.to_numpy())[0]),
+                 f"target {sol['target'][bad].iloc[0]!r} is not True or False")
+        for rid, value in zip(sol["row_id"], truth.isin(["true", "1"])):
+            y[index[where.at[rid, "window"]], self.classes.index(where.at[rid, "bird"])] = value
+        return windows, y
+
+    def score(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        """The scored birds' columns only; in a CV every recording scores each of them."""
+        return metrics.weighted_accuracy(np.asarray(y_true)[:, self.scored],
+                                         np.asarray(y_score)[:, self.scored], self.threshold)
+
+
 class BirdClef2021(BirdClef):
     """BirdCLEF 2021: the train side as above; rows from test.csv, label-list submission."""
 
     metric = "f1_rowwise"
+    sample_has_classes = False  # row_id,birds
 
     def _test_table(self) -> pd.DataFrame | None:
         path = self.test_root / "test.csv"

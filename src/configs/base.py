@@ -9,7 +9,10 @@ from __future__ import annotations
 import copy
 import types
 import typing
+from pathlib import Path
 from typing import Any
+
+from competitions import COMPETITIONS
 
 
 class UnknownFieldError(AttributeError):
@@ -78,9 +81,9 @@ class Config:
     distill_temperature: float = 2.0  # the softmax temperature of distill_loss = "kl"
     distill_embedding: float = 0.0  # weight of (1 - cosine) to the teacher's crop embedding
     distill_audio: str | None = None  # unlabeled audio the teacher labels for the student: a
-    #                                   folder (e.g. unlabeled soundscapes), or "valid" (CV only)
-    pseudo_labels: str | None = None  # a row OOF (oof/<exp>.rows.npz) that labels distill_audio
-    #                                   = "valid" in BirdNET's place: self-training
+    #   folder, "soundscapes" (the competition's unlabeled ones), or "valid" (CV only)
+    pseudo_labels: str | None = None  # a trained experiment whose fold models label
+    #   distill_audio in BirdNET's place (self-training, pseudo.py), or a row OOF file
     crop_pick_by: str = "energy"  # how crop_pick ranks candidates: energy or teacher
     # --- training -------------------------------------------------------------------
     loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame, softmax
@@ -179,6 +182,9 @@ class Config:
             (not (self.negative_audio and teacher),
              "negative_audio with a teacher: not supported (the teacher has no labels for "
              "it); drop one of them"),
+            (self.distill_audio != "soundscapes" or unlabeled_folder(self) is not None,
+             f"distill_audio = 'soundscapes' names the competition's unlabeled soundscapes, and "
+             f"{self.competition} has none (birdclef2024 and birdclef2025 do): name a folder"),
             (not self.pseudo_labels or bool(self.distill_audio and not self.distill_embedding),
              "pseudo_labels label the distill_audio recordings, and have no embeddings: set "
              "distill_audio, and distill_embedding = 0"),
@@ -250,10 +256,19 @@ RANGES: dict[str, tuple] = {
                                                      "gated"},
                  "one or more of logmel, pcen, power, denoised, gated"),
     "metric": (lambda v: v in ("lwlrap", "f1", "map", "top1", "window_auc", "padded_cmap",
-                               "f1_rowwise", "macro_auc"),
-               "lwlrap, f1, map, top1, window_auc, padded_cmap, f1_rowwise, macro_auc, or None "
-               "(the competition's)"),
+                               "f1_rowwise", "macro_auc", "weighted_accuracy"),
+               "lwlrap, f1, map, top1, window_auc, padded_cmap, f1_rowwise, macro_auc, "
+               "weighted_accuracy, or None (the competition's)"),
 }
+
+
+def unlabeled_folder(cfg) -> str | None:
+    """The folder of `distill_audio`: as named, or for "soundscapes" the competition's own
+    unlabeled soundscapes (None where it ships none); None for "valid" too."""
+    if cfg.distill_audio != "soundscapes":
+        return None if cfg.distill_audio == "valid" else cfg.distill_audio
+    folder = getattr(COMPETITIONS.get(cfg.competition), "unlabeled_dir", None)
+    return str(Path(cfg.data_dir) / folder) if folder else None
 
 
 def type_matches(value: Any, kind: Any) -> bool:

@@ -3,8 +3,9 @@
 Scored as Kaggle scores it: macro ROC-AUC over the classes with a positive (`macro_auc`), on
 5-s rows `<soundscape>_<end second>` of 32-kHz soundscapes. Runs as is on a synthetic 2024-layout
 demo (`bash run.sh birdclef2024`); on Kaggle set `data_dir` to /kaggle/input/birdclef-2024.
-The `unlabeled_soundscapes/` are not read; they suit `negative_audio` only after checking
-that they hold none of the classes, which they do not promise.
+Its unlabeled `unlabeled_soundscapes/` train a second round (self-training): `distill_audio =
+"soundscapes"`, `pseudo_labels = "birdclef2024"`, `distill_weight = 1.0` in a config of its own
+(docs/competitions.md).
 """
 from configs.bird import Config as Bird
 
