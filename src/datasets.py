@@ -150,6 +150,9 @@ class SedDataset(Dataset):
                 "weight": torch.from_numpy(weight), "frame_target": torch.from_numpy(frame_target)}
         if self.teacher is not None:
             item["teacher"] = torch.from_numpy(self.teacher_view(rec, start / self.sr))
+            # pseudo-labels cover the unlabeled recordings only: a labelled one's crop has no
+            # soft labels, and its zeros must not teach "nothing here"
+            item["teacher_weight"] = torch.tensor(float(len(self.teacher[rec][0]) > 0))
             embeddings = self.teacher[rec][2]
             if embeddings is not None:  # what the teacher's embedding says of the crop
                 inside = self.teacher_windows(rec, start / self.sr)

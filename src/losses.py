@@ -138,18 +138,22 @@ class Distill(nn.Module):
     def forward(self, output: dict, batch: dict) -> torch.Tensor:
         loss = self.base(output, batch)
         soft, clip = batch["teacher"], output["clipwise_output"]
+        # 1 for a crop with soft labels, 0 for one without (a labelled recording's crop under
+        # pseudo-labels, which label only the unlabeled audio): the term averages the former
+        known = batch.get("teacher_weight", torch.ones(len(soft), device=soft.device)).float()
+        count = known.sum().clamp_min(1.0)
         if self.weight and self.kind == "bce":
-            loss = loss + self.weight * weighted_bce(clip, soft, torch.ones_like(soft))
+            loss = loss + self.weight * weighted_bce(clip, soft, known[:, None].expand_as(soft))
         elif self.weight and self.kind == "ce":
             soft = soft.float()
             ce = soft_cross_entropy(_logit(clip), soft)
-            loss = loss + self.weight * (soft.max(dim=1).values * ce).mean()
+            loss = loss + self.weight * (known * soft.max(dim=1).values * ce).sum() / count
         elif self.weight and self.kind == "kl":
             t = self.temperature
             student, teacher = _logit(clip) / t, _logit(soft) / t
-            loss = loss + self.weight * t * t * F.kl_div(
-                F.log_softmax(student, dim=1), F.log_softmax(teacher, dim=1),
-                log_target=True, reduction="batchmean")
+            kl = F.kl_div(F.log_softmax(student, dim=1), F.log_softmax(teacher, dim=1),
+                          log_target=True, reduction="none").sum(dim=1)
+            loss = loss + self.weight * t * t * (known * kl).sum() / count
         if self.embedding:
             cosine = F.cosine_similarity(output["embedding"].float(),
                                          batch["teacher_embedding"].float(), dim=1)

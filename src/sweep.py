@@ -106,7 +106,8 @@ def sweep_cv(experiments: list[str], seeds: int = 1, results: Path | None = None
                                                     "pretrained_path", "teacher_map",
                                                     "distill_audio", "pseudo_labels",
                                                     "negative_audio")
-                      if getattr(cfg, k) and getattr(cfg, k) != "valid"})
+                      if getattr(cfg, k) and getattr(cfg, k) not in ("valid", "soundscapes")
+                      and (k != "pseudo_labels" or cfg.pseudo_labels.endswith(".npz"))})
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
         out = results or results_csv(spec if Path(spec).suffix == ".py" else cfg.name)
         runs = []

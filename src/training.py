@@ -83,6 +83,9 @@ class Mixup:
                 out[key] = torch.maximum(batch[key], torch.where(
                     (lam < 1).view(-1, *[1] * (batch[key].dim() - 1)), batch[key][perm], 0))
         out["weight"] = torch.minimum(batch["weight"], batch["weight"][perm])
+        if "teacher_weight" in batch:  # a mix is taught only where both crops have soft labels
+            out["teacher_weight"] = torch.minimum(batch["teacher_weight"],
+                                                  batch["teacher_weight"][perm])
         if self.on == "wave":
             out["wave"] = mix(batch["wave"], perm, lam)
             return out, {}

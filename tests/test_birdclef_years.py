@@ -15,9 +15,13 @@ import metrics
 import prepare
 import score
 import train
+from audio import save_cached
 from backends import load_fold_models
 from competitions import COMPETITIONS, get_competition, submission_score
 from configs import ConfigError, load_config
+from configs.base import unlabeled_folder
+from datasets import SedDataset
+from losses import Distill, PANNsLoss
 from make_demo import LAYOUTS
 from pseudo import predict_labels
 
@@ -251,9 +255,38 @@ def test_self_training_labels_each_fold_by_its_own_teacher_fold(demo2025, monkey
     assert not np.allclose(labels[0], labels[1])  # two different teachers
 
 
+def test_crops_without_soft_labels_are_left_out_of_the_distillation_term(tmp_path):
+    """Pseudo-labels cover only the unlabeled recordings: a labelled recording's crop carries
+    zeros and teacher_weight 0, and no form of the term may read those zeros as "silence"
+    (with BCE they pulled every labelled crop's scores down, worse than no self-training)."""
+    for rid in ("lab", "unl"):
+        save_cached(tmp_path / f"{rid}.npy", np.zeros(8000, dtype=np.float32))
+    recordings = pd.DataFrame({"id": ["lab", "unl"], "labels": [[0], []],
+                               "cache_path": [str(tmp_path / f"{r}.npy") for r in ("lab", "unl")],
+                               "unlabeled": [np.nan, True]})
+    events = pd.DataFrame({"id": ["lab"], "cls": [0], "t_min": [0.0], "t_max": [np.inf]})
+    pseudo = [(np.zeros(0), np.zeros((0, 2), np.float32), None),
+              (np.array([0.0]), np.array([[0.1, 0.8]], np.float32), None)]
+    ds = SedDataset(recordings, events, 2, 1000, 4.0, hop_length=100, teacher=pseudo, window=5.0)
+    assert [float(ds[i]["teacher_weight"]) for i in range(2)] == [0.0, 1.0]
+    clip = torch.tensor([[0.9, 0.1], [0.2, 0.7]])
+    batch = {"target": torch.tensor([[1.0, 0.0], [0.0, 0.0]]), "weight": torch.ones(2, 2),
+             "teacher": torch.tensor([[0.0, 0.0], [0.1, 0.8]]),
+             "teacher_weight": torch.tensor([0.0, 1.0])}
+    base = PANNsLoss()
+    for kind in ("bce", "kl", "ce"):
+        got = Distill(base, 1.0, kind)({"clipwise_output": clip}, batch)
+        term = Distill(base, 1.0, kind)({"clipwise_output": clip[1:]},
+                                        {k: v[1:] for k, v in batch.items()}) - base(
+            {"clipwise_output": clip[1:]}, {k: v[1:] for k, v in batch.items()})
+        assert float(got) == pytest.approx(float(base({"clipwise_output": clip}, batch) + term))
+
+
 def test_soundscapes_need_a_competition_that_has_them():
     with pytest.raises(ConfigError, match="has none"):
         load_config("birdclef2023", {"distill_audio": "soundscapes", "distill_weight": 1.0})
     cfg = load_config("birdclef2025", {"distill_audio": "soundscapes", "distill_weight": 1.0})
-    from configs.base import unlabeled_folder
     assert unlabeled_folder(cfg) == "input/birdclef-2025/train_soundscapes"
+    with pytest.raises(ConfigError, match="is this experiment"):  # it would read its own run
+        load_config("birdclef2025", {"distill_audio": "soundscapes", "distill_weight": 1.0,
+                                     "pseudo_labels": "birdclef2025"})

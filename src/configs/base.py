@@ -185,6 +185,9 @@ class Config:
             (self.distill_audio != "soundscapes" or unlabeled_folder(self) is not None,
              f"distill_audio = 'soundscapes' names the competition's unlabeled soundscapes, and "
              f"{self.competition} has none (birdclef2024 and birdclef2025 do): name a folder"),
+            (self.pseudo_labels != self.name,
+             f"pseudo_labels = {self.name!r} is this experiment: name the trained one that "
+             "labels its audio"),
             (not self.pseudo_labels or bool(self.distill_audio and not self.distill_embedding),
              "pseudo_labels label the distill_audio recordings, and have no embeddings: set "
              "distill_audio, and distill_embedding = 0"),
