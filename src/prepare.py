@@ -36,7 +36,7 @@ from configs import experiment_cli
 from cache import (cache_root, cached_path, fold_seed, folds_path, read_sources, source_key,
                    sources_path, unreadable_path)
 from folds import make_folds
-from recordings import folder_files, unlabeled_files
+from recordings import background_files, folder_files, unlabeled_files
 
 SHOWN = 20  # files named on screen per list; all unreadable ones go to unreadable.csv
 
@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     extra = unlabeled_files(cfg)  # audio for the teacher to label (distill_audio)
     jobs += [("unlabeled", i, p, str(cached_path(cfg, "unlabeled", i)), cfg.sample_rate)
              for i, p in zip(extra["id"], extra["path"])]
+    noise = background_files(cfg)  # under the validation soundscapes (soundscapes.py)
+    jobs += [("background", i, p, str(cached_path(cfg, "background", i)), cfg.sample_rate)
+             for i, p in zip(noise["id"], noise["path"])]
     negatives = folder_files(cfg.negative_audio, "negative_audio")
     jobs += [("negative", i, p, str(cached_path(cfg, "negative", i)), cfg.sample_rate)
              for i, p in zip(negatives["id"], negatives["path"])]

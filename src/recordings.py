@@ -10,7 +10,7 @@ import pandas as pd
 
 from audio import open_cached
 from cache import cached_path, folds_path, read_unreadable, unreadable_path
-from configs.base import unlabeled_folder
+from configs.base import background_folder, unlabeled_folder
 
 
 def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,6 +73,11 @@ def unlabeled_files(cfg) -> pd.DataFrame:
     the competition's unlabeled ones)."""
     return folder_files(unlabeled_folder(cfg),
                         "distill_audio (a folder, 'soundscapes' or 'valid')")
+
+
+def background_files(cfg) -> pd.DataFrame:
+    """The audio files (id, path) of the validation soundscapes' background, where named."""
+    return folder_files(background_folder(cfg), "valid_soundscapes background")
 
 
 def negative_recordings(cfg) -> pd.DataFrame:

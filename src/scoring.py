@@ -17,9 +17,10 @@ import torch.nn as nn
 from backends import TorchBackend
 from distributed import all_gather, shard
 from engine import Collect, predict_stream
-from metrics import macro_auc, score_all
+from metrics import lwlrap, macro_auc, padded_cmap, score_all
 from oof import ROW_SECONDS
 from postprocess import Temporal, temporal_rows
+from soundscapes import fold_soundscapes
 from timeline import RowReducer, check_reduce, row_frames
 from windows import RecordingWindows
 
@@ -102,8 +103,31 @@ def validate(cfg, comp, models, valid_df: pd.DataFrame, y_valid: np.ndarray,
     part = {mine[i]: recording_results(cfg, timeline, fps)
             for i, (timeline,) in predict_timelines(models, windows, cfg, device, "valid",
                                                     ensemble=True)}
-    return score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
-                                                 for i, v in p.items()})
+    scores, preds, rows = score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
+                                                                for i, v in p.items()})
+    if cfg.valid_soundscapes and getattr(comp, "weak_labels", False):
+        scores.update(soundscape_scores(cfg, models, valid_df, y_valid.shape[1], device))
+    return scores, preds, rows
+
+
+def soundscape_scores(cfg, models: list[nn.Module], valid_df: pd.DataFrame, n_classes: int,
+                      device: torch.device) -> dict[str, float]:
+    """The soundscape view of a fold (soundscapes.py): its synthetic soundscapes' 5-s rows,
+    reduced as infer.py reduces test rows, scored by row macro AUC (BirdCLEF 2024/25), row
+    LWLRAP and padded cmAP (2023)."""
+    paths, truth = fold_soundscapes(cfg, valid_df, n_classes)
+    mine = shard(len(paths))
+    windows = RecordingWindows.from_config([paths[i] for i in mine], cfg)
+    fps = cfg.sample_rate / cfg.hop_length
+    part = {mine[i]: recording_results(cfg, timeline, fps)[1]
+            for i, (timeline,) in predict_timelines(models, windows, cfg, device, "soundscapes",
+                                                    ensemble=True)}
+    rows = {i: v for p in all_gather(part) for i, v in p.items()}
+    n = [min(len(truth[i]), len(rows[i])) for i in range(len(paths))]
+    y = np.concatenate([truth[i][:k] for i, k in enumerate(n)])
+    p = np.concatenate([rows[i][:k] for i, k in enumerate(n)])
+    return {"scape_auc": macro_auc(y, p), "scape_lwlrap": lwlrap(y, p),
+            "scape_cmap": padded_cmap(y, p)}
 
 
 def score_recordings(cfg, comp, y_valid: np.ndarray,

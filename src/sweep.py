@@ -38,8 +38,11 @@ from atomic import atomic_path, run_script
 from configs import EXPERIMENTS, Config, experiment_cli, find_experiment, load_config
 
 ROOT = EXPERIMENTS.parent
-CV_METRICS = ("top1", "lwlrap", "window_auc")
-METRIC_TITLES = {"top1": "top-1", "lwlrap": "LWLRAP", "window_auc": "window AUC"}
+# the focal view (validation recordings) and the soundscape view (soundscapes.py)
+CV_METRICS = ("top1", "lwlrap", "window_auc", "scape_auc", "scape_lwlrap", "scape_cmap")
+METRIC_TITLES = {"top1": "top-1", "lwlrap": "LWLRAP", "window_auc": "window AUC",
+                 "scape_auc": "soundscape AUC", "scape_lwlrap": "soundscape LWLRAP",
+                 "scape_cmap": "soundscape cmAP"}
 # the columns of a results CSV, in order; the per-fold metric columns go in between
 HEAD = ("experiment", "view", "change", "recipe", "seed", "folds")
 TAIL = ("cpu_min_per_fold", "wall_min_per_fold", "date", "machine", "commit", "command",
@@ -472,7 +475,9 @@ def render(rows: list[dict[str, str]], csv_name: str, title: str) -> str:
     lines += [f"- {md(s) or 'not recorded'}: {n} rows" for s, n in sources.items()]
     cv = [r for r in rows if r.get("view", "cv") in ("", "cv")]
     other = [r for r in rows if r not in cv]
-    metric_heads = [METRIC_TITLES[k] for k in CV_METRICS]
+    # the metrics some run has (runs from before the soundscape view lack its three)
+    metrics = [k for k in CV_METRICS if any(run_mean(r, k) is not None for r in rows)]
+    metric_heads = [METRIC_TITLES[k] for k in metrics]
 
     def table(group: list[dict[str, str]], with_minutes: bool) -> list[str]:
         heads = ["experiment", "change", "seed", *metric_heads,
@@ -482,7 +487,7 @@ def render(rows: list[dict[str, str]], csv_name: str, title: str) -> str:
         for i, r in enumerate(ordered):
             out.append("| " + " | ".join(md(x) for x in [
                 f"`{r.get('experiment', '')}`", r.get("change", ""), r.get("seed", ""),
-                *[score_cell(r, k) for k in CV_METRICS],
+                *[score_cell(r, k) for k in metrics],
                 *([minutes(r)] if with_minutes else []), r.get("date", "").split("T")[0],
                 label.get(r.get("machine", ""), ""), r.get("commit", ""),
                 r.get("note", "")]) + " |")
@@ -493,7 +498,7 @@ def render(rows: list[dict[str, str]], csv_name: str, title: str) -> str:
                 cpu = s["cpu_min_per_fold"] or "–"
                 out.append("| " + " | ".join(md(x) for x in [
                     f"`{r.get('experiment', '')}`", f"mean ± sd of {len(run)} runs above",
-                    ", ".join(x.get("seed", "") for x in run), *[s[k] for k in CV_METRICS],
+                    ", ".join(x.get("seed", "") for x in run), *[s[k] for k in metrics],
                     *([cpu] if with_minutes else []), "", label.get(r.get("machine", ""), ""),
                     r.get("commit", ""), ""]) + " |")
         return out

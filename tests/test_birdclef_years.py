@@ -1,6 +1,7 @@
 """Every BirdCLEF year as it is scored (issue 27): the metrics against independent
 computations, each year's files, a tiny demo of each year trained, inferred and scored end to
 end under the year's name, and self-training on the unlabeled soundscapes."""
+import json
 import re
 import warnings
 
@@ -216,6 +217,10 @@ def test_each_year_trains_infers_and_scores_under_its_name(year, tmp_path, monke
     m = re.search(rf"cv_{METRIC[year]}=(\S+) test_{METRIC[year]}=(\S+) ", line)
     assert m, line
     assert 0 <= float(m[1]) <= 1 and 0 <= float(m[2]) <= 1
+    for fold in (0, 1):  # both views of validation: focal recordings and soundscapes
+        scores = json.loads((tmp_path / "models" / f"y{year}" / f"scores_fold{fold}.json")
+                            .read_text())
+        assert {"top1", "lwlrap", "scape_auc", "scape_lwlrap", "scape_cmap"} <= set(scores)
     sub = pd.read_csv(tmp_path / "submissions" / f"y{year}.csv", dtype=str)
     sample = pd.read_csv(demo / "sample_submission.csv", dtype=str)
     assert list(sub.columns) == list(sample.columns)

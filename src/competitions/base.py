@@ -26,6 +26,7 @@ class Competition:
     metric = "lwlrap"
     required_files: tuple[str, ...] = ()
     unlabeled_dir: str | None = None  # its folder of unlabeled soundscapes, if it ships one
+    weak_labels = False  # labels per recording: validation also mixes soundscapes of them
     events_file: Path | None = None  # the CSV of strong labels, where there is one
 
     def __init__(self, data_dir: str | Path, test_dir: str | Path | None = None,
@@ -79,6 +80,7 @@ class WeakLabelCompetition(Competition):
     """Formats whose train labels are per recording (Cornell, BirdCLEF): subclasses read
     `self._recordings` once; every label becomes an event spanning its whole file."""
 
+    weak_labels = True
     _recordings: pd.DataFrame
 
     def train_recordings(self) -> pd.DataFrame:

@@ -25,6 +25,7 @@ class ConfigError(SystemExit):
 
 # backbones that are not a CNN train.py trains but the optional BirdNET teacher (teacher.py)
 TEACHER_BACKBONES = ("birdnet", "birdnet_head")
+SOUNDSCAPE_KEYS = frozenset({"length", "calls", "seconds", "snr_db", "uses"})
 
 
 class Config:
@@ -108,6 +109,13 @@ class Config:
     batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
                                       noise_p=0.5)  # gain + SNR noise per clip, on the device
     valid_every: int = 1  # validate every N epochs (and after the last): long files are slow
+    valid_soundscapes: dict | None = dict(length=60.0, calls=(3, 8), seconds=(2.0, 6.0),
+                                          snr_db=(-6.0, 6.0), uses=2)
+    #   weak-label formats also validate on soundscapes mixed from the fold's validation
+    #   recordings (soundscapes.py): seconds per soundscape, calls in one, seconds per call,
+    #   its level over the background (dB), calls per recording, and optionally `background`,
+    #   a folder of noise the run does not train on ("soundscapes": the competition's
+    #   unlabeled ones); None: focal recordings only
     keep: str = "best"  # which epoch's weights a fold keeps: best (by `metric`, among the
     #                     validated epochs) or last; average_last > 0 keeps the mean instead
     metric: str | None = None  # picks the best epoch: lwlrap, f1, map; None = competition's
@@ -167,6 +175,15 @@ class Config:
                        or self.crop_pick_by == "teacher")
         rules = [
             (self.keep in ("best", "last"), f"keep {self.keep!r}: best or last"),
+            (self.valid_soundscapes is None
+             or set(self.valid_soundscapes) - {"background"} == SOUNDSCAPE_KEYS,
+             f"valid_soundscapes: give each of {sorted(SOUNDSCAPE_KEYS)} (and optionally "
+             "background), or None"),
+            (background_folder(self) is None
+             or background_folder(self) not in (self.negative_audio, unlabeled_folder(self)),
+             "valid_soundscapes background: that audio trains this run (negative_audio or "
+             "distill_audio), and a validation soundscape must hold none of it: name other "
+             "noise, or leave background out (the validation recordings' quiet seconds)"),
             (self.crop_pick_by in ("energy", "teacher"),
              f"crop_pick_by {self.crop_pick_by!r}: energy or teacher"),
             (self.infer_reduce in ("max", "mean") and self.infer_recording in ("max", "mean"),
@@ -259,9 +276,11 @@ RANGES: dict[str, tuple] = {
                                                      "gated"},
                  "one or more of logmel, pcen, power, denoised, gated"),
     "metric": (lambda v: v in ("lwlrap", "f1", "map", "top1", "window_auc", "padded_cmap",
-                               "f1_rowwise", "macro_auc", "weighted_accuracy"),
+                               "f1_rowwise", "macro_auc", "weighted_accuracy", "scape_auc",
+                               "scape_lwlrap", "scape_cmap"),
                "lwlrap, f1, map, top1, window_auc, padded_cmap, f1_rowwise, macro_auc, "
-               "weighted_accuracy, or None (the competition's)"),
+               "weighted_accuracy, scape_auc, scape_lwlrap, scape_cmap, or None (the "
+               "competition's)"),
 }
 
 
@@ -270,6 +289,17 @@ def unlabeled_folder(cfg) -> str | None:
     unlabeled soundscapes (None where it ships none); None for "valid" too."""
     if cfg.distill_audio != "soundscapes":
         return None if cfg.distill_audio == "valid" else cfg.distill_audio
+    folder = getattr(COMPETITIONS.get(cfg.competition), "unlabeled_dir", None)
+    return str(Path(cfg.data_dir) / folder) if folder else None
+
+
+def background_folder(cfg) -> str | None:
+    """The folder of noise under the validation soundscapes (`valid_soundscapes["background"]`:
+    a folder, or "soundscapes" for the competition's unlabeled ones); None: the validation
+    recordings' quiet seconds."""
+    name = (cfg.valid_soundscapes or {}).get("background")
+    if name != "soundscapes":
+        return name
     folder = getattr(COMPETITIONS.get(cfg.competition), "unlabeled_dir", None)
     return str(Path(cfg.data_dir) / folder) if folder else None
 

@@ -83,6 +83,7 @@ class Config(Base):
     augment = dict(AddGaussianNoise=dict(p=0.5), AddGaussianSNR=dict(p=0.5))
     batch_augment = None
     valid_every = 5
+    valid_soundscapes = None
     keep = "best"
     metric = "lwlrap"
     threshold = 0.5

@@ -83,6 +83,7 @@ class Config(Base):
     augment = {}
     batch_augment = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0), noise_p=0.5)
     valid_every = 15
+    valid_soundscapes = None
     keep = "best"
     metric = "lwlrap"
     threshold = 0.5

@@ -79,6 +79,7 @@ class Config(Base):
     batch_augment = {"gain_db": (-6.0, 6.0), "gain_p": 0.5, "snr_db": (10.0, 40.0),
                      "noise_p": 0.5}
     valid_every = 30
+    valid_soundscapes = None
     keep = "last"
     metric = None
     threshold = 0.5
