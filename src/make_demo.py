@@ -640,7 +640,9 @@ def make_birdclef2021_demo(out_dir: str | Path, seed: int = 0, n_species: int = 
     """BirdCLEF 2021 layout: 2021's `train_metadata.csv` (no author; bare filenames) over
     `train_short_audio/<code>/XC<n>.ogg`, soundscapes `<audio_id>_<site>_<date>.ogg`, `test.csv`
     (`row_id,site,audio_id,seconds`, row_id `<audio_id>_<site>_<seconds>`) and
-    `sample_submission.csv` `row_id,birds` (`nocall`); truth `row_id,birds` beside it."""
+    `sample_submission.csv` `row_id,birds` (`nocall`); truth `row_id,birds` beside it; and
+    `n_test` labelled `train_soundscapes/` with `train_soundscape_labels.csv`
+    (`row_id,site,audio_id,seconds,birds`)."""
     return _birdclef_demo(out_dir, seed, n_species, n_train, n_test, duration, sr, force, 2021)
 
 
@@ -675,7 +677,7 @@ def make_birdclef2025_demo(out_dir: str | Path, seed: int = 0, n_species: int = 
 
 NON_BIRDS = ("Amphibia", "Insecta", "Mammalia")
 SITES = ("COR", "SSW", "SNE", "COL")  # BirdCLEF 2021's recording sites
-UNLABELED = {2024: "unlabeled_soundscapes", 2025: "train_soundscapes"}
+UNLABELED = {2021: "train_soundscapes", 2024: "unlabeled_soundscapes", 2025: "train_soundscapes"}
 # the column order of each year's table of training recordings
 TRAIN_COLUMNS = {
     2021: ["primary_label", "secondary_labels", "type", "latitude", "longitude",
@@ -729,20 +731,35 @@ def _birdclef_demo(out_dir, seed: int, n_species: int, n_train: int, n_test: int
     for code in {codes[p["primary"]] for p in plan}:
         (audio_dir / code).mkdir(parents=True)
     (tmp / "test_soundscapes").mkdir()
-    unlabeled, n_unlabeled = UNLABELED.get(year), 2 * n_test if year in UNLABELED else 0
+    unlabeled = UNLABELED.get(year)
+    n_unlabeled = n_test if year == 2021 else 2 * n_test if unlabeled else 0
     if unlabeled:
         (tmp / unlabeled).mkdir()
+    # 2021's train_soundscapes are labelled and named as its test soundscapes
+    numbers = np.random.default_rng([seed, 5]).choice(90000, n_unlabeled, replace=False) + 10000
+    extra = [f"{int(n)}_{SITES[(i + 1) % 4]}_2020{(i % 12) + 1:02d}01" if year == 2021
+             else f"unlabeled_{i}" for i, n in enumerate(numbers)]
 
     def write_train(i, audio):
         _write_blocks(audio_dir / files[i], audio, sr, "OGG", "VORBIS")
 
     def write_test(i, audio):
         where = (tmp / "test_soundscapes" / f"{stems[i]}.ogg" if i < n_test
-                 else tmp / unlabeled / f"unlabeled_{i - n_test}.ogg")
+                 else tmp / unlabeled / f"{extra[i - n_test]}.ogg")
         _write_blocks(where, audio, sr, "OGG", "VORBIS")
 
-    tests = _render_weak(seed, prob, plan, n_test + n_unlabeled, duration, sr, write_train,
-                         write_test)[:n_test]
+    scapes = _render_weak(seed, prob, plan, n_test + n_unlabeled, duration, sr, write_train,
+                          write_test)
+    tests = scapes[:n_test]
+    if year == 2021:
+        labels = ["row_id,site,audio_id,seconds,birds"]
+        for stem, (length, events) in zip(extra, scapes[n_test:]):
+            audio_id, site = stem.split("_")[:2]
+            for end in range(CHUNK, CHUNK * _n_rows(length, sr) + 1, CHUNK):
+                heard = _heard(events, end - CHUNK, end)
+                labels.append(f"{audio_id}_{site}_{end},{site},{audio_id},{end},"
+                              + (" ".join(codes[k] for k in heard) or "nocall"))
+        _write_text(tmp / "train_soundscape_labels.csv", labels)
     _write_train_table(tmp, year, plan, names, files, collections)
     if year == 2022:  # every other class is scored, as 21 of 2022's 152
         (tmp / "scored_birds.json").write_text(json.dumps(codes[::2]))

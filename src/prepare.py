@@ -220,6 +220,11 @@ def main(argv: list[str] | None = None) -> None:
     extra = unlabeled_files(cfg)  # audio for the teacher to label (distill_audio)
     jobs += [("unlabeled", i, p, str(cached_path(cfg, "unlabeled", i)), cfg.sample_rate)
              for i, p in zip(extra["id"], extra["path"])]
+    scapes = comp.labelled_soundscapes() if cfg.valid_soundscapes else None
+    if scapes is not None:  # the soundscape view of validation scores these
+        audio = scapes[0].drop_duplicates("audio_id")
+        jobs += [("soundscape", a, p, str(cached_path(cfg, "soundscape", a)), cfg.sample_rate)
+                 for a, p in zip(audio["audio_id"], audio["path"])]
     noise = background_files(cfg)  # under the validation soundscapes (soundscapes.py)
     jobs += [("background", i, p, str(cached_path(cfg, "background", i)), cfg.sample_rate)
              for i, p in zip(noise["id"], noise["path"])]

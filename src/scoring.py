@@ -15,12 +15,13 @@ import torch
 import torch.nn as nn
 
 from backends import TorchBackend
+from cache import cached_path
 from distributed import all_gather, shard
 from engine import Collect, predict_stream
 from metrics import lwlrap, macro_auc, padded_cmap, score_all
 from oof import ROW_SECONDS
 from postprocess import Temporal, temporal_rows
-from soundscapes import fold_soundscapes
+from soundscapes import synthetic_rows
 from timeline import RowReducer, check_reduce, row_frames
 from windows import RecordingWindows
 
@@ -106,28 +107,50 @@ def validate(cfg, comp, models, valid_df: pd.DataFrame, y_valid: np.ndarray,
     scores, preds, rows = score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
                                                                 for i, v in p.items()})
     if cfg.valid_soundscapes and getattr(comp, "weak_labels", False):
-        scores.update(soundscape_scores(cfg, models, valid_df, y_valid.shape[1], device))
+        scores.update(soundscape_scores(cfg, comp, models, valid_df, y_valid.shape[1], device))
     return scores, preds, rows
 
 
-def soundscape_scores(cfg, models: list[nn.Module], valid_df: pd.DataFrame, n_classes: int,
-                      device: torch.device) -> dict[str, float]:
-    """The soundscape view of a fold (soundscapes.py): its synthetic soundscapes' 5-s rows,
-    reduced as infer.py reduces test rows, scored by row macro AUC (BirdCLEF 2024/25), row
-    LWLRAP and padded cmAP (2023)."""
-    paths, truth = fold_soundscapes(cfg, valid_df, n_classes)
-    mine = shard(len(paths))
-    windows = RecordingWindows.from_config([paths[i] for i in mine], cfg)
-    fps = cfg.sample_rate / cfg.hop_length
-    part = {mine[i]: recording_results(cfg, timeline, fps)[1]
-            for i, (timeline,) in predict_timelines(models, windows, cfg, device, "soundscapes",
-                                                    ensemble=True)}
-    rows = {i: v for p in all_gather(part) for i, v in p.items()}
-    n = [min(len(truth[i]), len(rows[i])) for i in range(len(paths))]
-    y = np.concatenate([truth[i][:k] for i, k in enumerate(n)])
-    p = np.concatenate([rows[i][:k] for i, k in enumerate(n)])
+def soundscape_scores(cfg, comp, models: list[nn.Module], valid_df: pd.DataFrame,
+                      n_classes: int, device: torch.device) -> dict[str, float]:
+    """The soundscape view of a fold: the competition's own labelled soundscapes where it
+    ships them, else soundscapes mixed from the fold's validation recordings (soundscapes.py);
+    their 5-s rows reduced as infer.py reduces test rows, scored by row macro AUC (BirdCLEF
+    2024/25), row LWLRAP and padded cmAP (2023)."""
+    labelled = comp.labelled_soundscapes()
+    if labelled is not None:
+        rows, y = labelled
+        cached = [cached_path(cfg, "soundscape", a) for a in rows["audio_id"]]
+        rows = rows.assign(path=[str(c) if c.exists() else p
+                                 for c, p in zip(cached, rows["path"])])
+    else:
+        rows, y = synthetic_rows(cfg, valid_df, n_classes)
+    p = row_scores(cfg, models, rows, device)
     return {"scape_auc": macro_auc(y, p), "scape_lwlrap": lwlrap(y, p),
             "scape_cmap": padded_cmap(y, p)}
+
+
+def row_scores(cfg, models: list[nn.Module], rows: pd.DataFrame,
+               device: torch.device) -> np.ndarray:
+    """(rows, classes): the model's (or bag's mean) scores of test-like rows, each recording
+    predicted once in sliding windows, its rows reduced and then mixed as infer.py does."""
+    audio = rows.drop_duplicates("audio_id").reset_index(drop=True)
+    mine = shard(len(audio))
+    index = [np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]]
+    t_start, t_end = rows["t_start"].to_numpy(float), rows["t_end"].to_numpy(float)
+    fps = cfg.sample_rate / cfg.hop_length
+    windows = RecordingWindows.from_config(audio["path"].iloc[mine], cfg)
+    part = {}
+    for i, (timeline,) in predict_timelines(models, windows, cfg, device, "soundscapes",
+                                            ensemble=True):
+        r = index[mine[i]]
+        part[mine[i]] = reduce_rows(timeline, fps, t_start[r], t_end[r],
+                                    row_reduces(cfg, t_start[r], t_end[r]))
+    results = {a: v for gathered in all_gather(part) for a, v in gathered.items()}
+    scores = np.zeros((len(rows), next(iter(results.values())).shape[1]), dtype=np.float32)
+    for a, values in results.items():
+        scores[index[a]] = values
+    return finish_rows(cfg, scores, rows)
 
 
 def score_recordings(cfg, comp, y_valid: np.ndarray,

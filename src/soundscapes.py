@@ -113,8 +113,9 @@ def row_labels(calls: list[dict], labels: list[int], n_classes: int,
 
 
 def render(calls: list[dict], waves: list[np.ndarray], noise: np.ndarray, sr: int) -> np.ndarray:
-    """The background with each call's loudest stretch (of `waves`, int16 caches) added at its `snr_db` over it, the call's
-    level taken over its loudest quarter of frames (so its pauses do not raise its gain)."""
+    """The background with each call's loudest stretch (of `waves`, int16 caches) added at its
+    `snr_db` over it, the call's level taken over its loudest quarter of frames (so its pauses
+    do not raise its gain)."""
     out, hop = noise.copy(), max(1, int(FRAME * sr))
     for call in calls:
         wave = to_float(waves[call["rec"]])  # one recording in memory at a time
@@ -159,6 +160,18 @@ def fold_soundscapes(cfg, valid_df: pd.DataFrame, n_classes: int
     with np.load(truth_path) as z:
         truth = [z[f"y{i}"] for i in range(int(z["n"]))]
     return [str(folder / f"{i}.npy") for i in range(len(truth))], truth
+
+
+def synthetic_rows(cfg, valid_df: pd.DataFrame, n_classes: int
+                   ) -> tuple[pd.DataFrame, np.ndarray]:
+    """A fold's soundscapes as test rows (`row_id, audio_id, path, t_start, t_end`, 5 s each)
+    and their (rows, classes) truth."""
+    paths, truth = fold_soundscapes(cfg, valid_df, n_classes)
+    rows = [(f"scape{i}_{int((k + 1) * ROW_SECONDS)}", f"scape{i}", path, k * ROW_SECONDS,
+             (k + 1) * ROW_SECONDS) for i, (path, y) in enumerate(zip(paths, truth))
+            for k in range(len(y))]
+    return (pd.DataFrame(rows, columns=["row_id", "audio_id", "path", "t_start", "t_end"]),
+            np.concatenate(truth))
 
 
 def make(cfg, valid_df: pd.DataFrame, n_classes: int, spec: dict, noise_files: list[Path],

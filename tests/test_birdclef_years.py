@@ -108,6 +108,21 @@ def test_weighted_accuracy_matches_independent_computations():
     assert np.isnan(metrics.weighted_accuracy(-np.ones((2, 2)), np.zeros((2, 2))))
 
 
+def test_2021_labelled_train_soundscapes(tmp_path):
+    out = LAYOUTS["birdclef2021"](tmp_path / "d21", seed=3, **TINY)
+    comp = get_competition("birdclef2021", str(out))
+    labels = pd.read_csv(out / "train_soundscape_labels.csv", dtype=str)
+    assert list(labels.columns) == ["row_id", "site", "audio_id", "seconds", "birds"]
+    rows, truth = comp.labelled_soundscapes()
+    assert rows["row_id"].tolist() == labels["row_id"].tolist()
+    assert set(rows["path"]) == {str(p) for p in (out / "train_soundscapes").glob("*.ogg")}
+    assert (rows["t_end"] - rows["t_start"] == 5).all()
+    named = [" ".join(c for c, hit in zip(comp.classes, row) if hit) or "nocall" for row in truth]
+    assert named == [" ".join(sorted(b.split())) for b in labels["birds"]]
+    assert get_competition("birdclef2023", str(LAYOUTS["birdclef2023"](
+        tmp_path / "d23", seed=3, **TINY))).labelled_soundscapes() is None
+
+
 def test_2022_rows_submission_and_score(tmp_path):
     out = LAYOUTS["birdclef2022"](tmp_path / "d22", seed=2, **TINY)
     comp = get_competition("birdclef2022", str(out), threshold=0.5)
@@ -221,6 +236,10 @@ def test_each_year_trains_infers_and_scores_under_its_name(year, tmp_path, monke
         scores = json.loads((tmp_path / "models" / f"y{year}" / f"scores_fold{fold}.json")
                             .read_text())
         assert {"top1", "lwlrap", "scape_auc", "scape_lwlrap", "scape_cmap"} <= set(scores)
+    cache = tmp_path / "input" / "cache" / "demo-8000"
+    # 2021 ships labelled train_soundscapes: the soundscape view scores them, mixing none
+    assert (cache / "soundscape").is_dir() == (year == 2021)
+    assert (cache / "soundscapes").is_dir() == (year != 2021)
     sub = pd.read_csv(tmp_path / "submissions" / f"y{year}.csv", dtype=str)
     sample = pd.read_csv(demo / "sample_submission.csv", dtype=str)
     assert list(sub.columns) == list(sample.columns)

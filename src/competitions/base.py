@@ -65,6 +65,12 @@ class Competition:
     def test_rows(self, audio_dir: str | Path | None = None) -> pd.DataFrame:
         raise NotImplementedError
 
+    def labelled_soundscapes(self) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """Soundscapes the competition labels row by row in its training data (test rows'
+        columns, and their 0/1 truth), where it ships them: validation's soundscape view
+        scores those instead of mixing its own (soundscapes.py). None where it has none."""
+        return None
+
     def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
         raise NotImplementedError
 

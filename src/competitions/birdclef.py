@@ -15,7 +15,8 @@ set is `test_soundscapes/*.ogg`, scored in 5-s rows `<stem>_<end>`.
   `train.csv` and `taxonomy.csv` instead of `train_metadata.csv`;
 - `birdclef2021`: `test.csv` lists the rows (`<audio_id>_<site>_<seconds>`), audio files are
   `<audio_id>_<site>_<date>.ogg`; a submission names the species heard per row (`birds`, or
-  `nocall`), scored by row-wise F1.
+  `nocall`), scored by row-wise F1. Its `train_soundscapes/`, labelled per row, are what
+  validation's soundscape view scores.
 """
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ import soundfile as sf
 import metrics
 
 from .base import WeakLabelCompetition
-from .tables import (birds_submission, check_scores, check_submission, chunk_ends,
-                     chunk_spans, empty_test_rows, fail, groups_from, names_by_class,
-                     parse_label_list, read_birds_solution, read_table, recordings_table, require_filled,
-                     require_known, require_unique, seconds_column, stem_id)
+from .tables import (birds_multi_hot, birds_submission, check_scores, check_submission,
+                     chunk_ends, chunk_spans, empty_test_rows, fail, groups_from, names_by_class,
+                     parse_label_list, read_birds_solution, read_table, recordings_table,
+                     require_filled, require_known, require_unique, seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["primary_label", "secondary_labels", "filename"]
 AUDIO_FOLDERS = ("train_audio", "train_short_audio")  # 2022+, 2021
@@ -165,8 +166,9 @@ class BirdClef2025(BirdClef2024):
     secondary_labels, type, filename, collection XC/iNat/CSA, rating, url, latitude, longitude,
     scientific_name, common_name, author, license), `taxonomy.csv` (primary_label,
     inat_taxon_id, scientific_name, common_name, class_name), `train_audio/<label>/*.ogg`,
-    `train_soundscapes/` (unlabeled: `unlabeled_dir`), `test_soundscapes/` and `sample_submission.csv`
-    (row_id `<soundscape>_<end second>`, a probability per class). Sources: the Kaggle page
+    `train_soundscapes/` (unlabeled: `unlabeled_dir`), `test_soundscapes/` and
+    `sample_submission.csv` (row_id `<soundscape>_<end second>`, a probability per class).
+    Sources: the Kaggle page
     kaggle.com/competitions/birdclef-2025, its train.csv as mirrored on Hugging Face
     (christopher/birdclef-2025) and the metric above, which 2025 kept (its public solutions
     say "macro-averaged ROC-AUC", e.g. github.com/cocoa-huang/M148_Birdclef_Code)."""
@@ -347,6 +349,26 @@ class BirdClef2021(BirdClef):
                              "audio_id": [f.stem for f in audio if f is not None],
                              "path": [str(f) for f in audio if f is not None],
                              "t_start": t_start[keep], "t_end": t_end[keep]})
+
+    def labelled_soundscapes(self) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """`train_soundscapes/` labelled per 5-s row by `train_soundscape_labels.csv` (`row_id,
+        site, audio_id, seconds, birds`), the rows whose soundscape is present."""
+        path, folder = self.root / "train_soundscape_labels.csv", self.root / "train_soundscapes"
+        if not path.exists() or not folder.is_dir():
+            return None
+        df = read_table(path, ["row_id", "site", "audio_id", "seconds", "birds"])
+        require_filled(df, path, ["row_id", "site", "audio_id"])
+        files = sorted(folder.glob("*.ogg"), key=lambda p: p.name)
+        found = {pair: _match(files, *pair) for pair in set(zip(df["audio_id"], df["site"]))}
+        audio = [found[pair] for pair in zip(df["audio_id"], df["site"])]
+        keep = np.array([f is not None for f in audio], dtype=bool)
+        t_start, t_end = chunk_spans(seconds_column(df, path))
+        rows = pd.DataFrame({"row_id": df["row_id"].to_numpy(object)[keep],
+                             "audio_id": [f.stem for f in audio if f is not None],
+                             "path": [str(f) for f in audio if f is not None],
+                             "t_start": t_start[keep], "t_end": t_end[keep]})
+        truth = (np.asarray(birds_multi_hot(df["birds"], self.classes)) > 0)[keep]
+        return rows, truth.astype(np.float32)
 
     def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
         df = self._test_table()
