@@ -125,6 +125,8 @@ def soundscape_scores(cfg, comp, models: list[nn.Module], valid_df: pd.DataFrame
                                  for c, p in zip(cached, rows["path"])])
     else:
         rows, y = synthetic_rows(cfg, valid_df, n_classes)
+    if not len(rows):  # no validation recording with a label to mix
+        return {}
     p = row_scores(cfg, models, rows, device)
     return {"scape_auc": macro_auc(y, p), "scape_lwlrap": lwlrap(y, p),
             "scape_cmap": padded_cmap(y, p)}

@@ -49,9 +49,11 @@ def loudest_start(wave: np.ndarray, sr: int, seconds: float) -> int:
     return int(np.argmax(sums)) * int(FRAME * sr)
 
 
-def quiet_pieces(waves: list[np.ndarray], sr: int, share: float = 0.2) -> list[np.ndarray]:
+def quiet_pieces(waves: list[np.ndarray], sr: int, share: float = 0.05) -> list[np.ndarray]:
     """The quietest `share` of one-second pieces of `waves` (int16 caches) by high-passed
-    energy, leaving out digital silence (a recording's muted seconds are no background)."""
+    energy, leaving out digital silence (a recording's muted seconds are no background). Only
+    the quietest few: a louder second of a focal recording may hold a faint call of its species,
+    which the background would then carry unlabelled."""
     level = []
     for w, ints in enumerate(waves):
         wave = to_float(ints)
@@ -171,11 +173,12 @@ def synthetic_rows(cfg, valid_df: pd.DataFrame, n_classes: int
              (k + 1) * ROW_SECONDS) for i, (path, y) in enumerate(zip(paths, truth))
             for k in range(len(y))]
     return (pd.DataFrame(rows, columns=["row_id", "audio_id", "path", "t_start", "t_end"]),
-            np.concatenate(truth))
+            np.concatenate(truth) if truth else np.zeros((0, n_classes), dtype=np.float32))
 
 
 def make(cfg, valid_df: pd.DataFrame, n_classes: int, spec: dict, noise_files: list[Path],
          folder: Path, key: str) -> None:
+    """Plan, render and cache a fold's soundscapes (`<i>.npy`) and their truth (truth.npz)."""
     sr = cfg.sample_rate
     rng = np.random.default_rng([fold_seed(cfg), int(key, 16)])
     waves = [open_cached(p) for p in valid_df["cache_path"]]  # int16 memory maps

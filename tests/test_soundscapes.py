@@ -114,6 +114,9 @@ def test_a_background_the_run_trains_on_is_refused_when_the_config_loads(tmp_pat
     assert background_folder(cfg) == "input/birdclef-2025/train_soundscapes"
     with pytest.raises(ConfigError, match="give each of"):
         load_config("bird", {"valid_soundscapes": {"length": 60.0}})
+    with pytest.raises(ConfigError, match="soundscape view"):
+        load_config("exp001", {"metric": "scape_auc"})  # RFCX: strong labels, no such view
+    assert load_config("bird", {"metric": "scape_auc"}).metric == "scape_auc"
 
 
 def test_a_named_background_is_the_noise_under_every_soundscape(fold):

@@ -179,6 +179,11 @@ class Config:
              or set(self.valid_soundscapes) - {"background"} == SOUNDSCAPE_KEYS,
              f"valid_soundscapes: give each of {sorted(SOUNDSCAPE_KEYS)} (and optionally "
              "background), or None"),
+            (not (self.metric or "").startswith("scape_")
+             or (self.valid_soundscapes is not None
+                 and getattr(COMPETITIONS.get(self.competition), "weak_labels", False)),
+             f"metric {self.metric!r} is a score of the soundscape view, which weak-label "
+             "formats have while valid_soundscapes is set"),
             (background_folder(self) is None
              or background_folder(self) not in (self.negative_audio, unlabeled_folder(self)),
              "valid_soundscapes background: that audio trains this run (negative_audio or "
