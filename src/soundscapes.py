@@ -28,6 +28,7 @@ from cache import cache_root, fold_seed
 from oof import ROW_SECONDS
 
 FRAME = 0.05  # seconds per energy frame when looking for loud and quiet stretches
+MIX_VERSION = 2  # part of the cache key: raise it when the mixing changes (stale caches remake)
 BACKGROUND_RMS = 0.02  # the background's level; calls are set against it
 
 
@@ -153,7 +154,8 @@ def fold_soundscapes(cfg, valid_df: pd.DataFrame, n_classes: int
     spec = dict(cfg.valid_soundscapes)
     kind, noise_files = background_sources(cfg)
     ids = [str(i) for i in valid_df["id"]]
-    key = hashlib.sha1(json.dumps([sorted(ids), spec, fold_seed(cfg), cfg.sample_rate, kind],
+    key = hashlib.sha1(json.dumps([sorted(ids), spec, fold_seed(cfg), cfg.sample_rate, kind,
+                                   MIX_VERSION],
                                   sort_keys=True, default=list).encode()).hexdigest()[:12]
     folder = cache_root(cfg) / "soundscapes" / key
     truth_path = folder / "truth.npz"
