@@ -21,7 +21,9 @@ import pandas as pd
 import torch
 
 from atomic import atomic_path
+from audio import open_cached
 from backends import TorchBackend, checkpoint_paths, load_fold_models
+from competitions.tables import chunk_ends
 from configs import load_config
 from inference import predict_rows
 from oof import MODELS_DIR, OOF_DIR, ROW_SECONDS, model_tag, run_dir
@@ -101,12 +103,9 @@ def read_labels(path: Path, newest: float) -> tuple | None:
 def predict_labels(tcfg, comp, audio: pd.DataFrame, fold: int | None,
                    device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every 5-s row of each cached recording, scored as infer.py scores test rows."""
-    rows = []
-    for rid, path in zip(audio["id"], audio["cache_path"]):
-        seconds = len(np.load(path, mmap_mode="r")) / tcfg.sample_rate
-        n = max(1, int(np.ceil(seconds / ROW_SECONDS - 1e-9)))
-        rows += [(f"{rid}_{k}", rid, path, k * ROW_SECONDS, (k + 1) * ROW_SECONDS)
-                 for k in range(n)]
+    rows = [(f"{rid}_{end}", rid, path, end - ROW_SECONDS, float(end))
+            for rid, path in zip(audio["id"], audio["cache_path"])
+            for end in chunk_ends(len(open_cached(path)), tcfg.sample_rate)]
     rows = pd.DataFrame(rows, columns=["row_id", "audio_id", "path", "t_start", "t_end"])
     models = load_fold_models(tcfg, comp.classes, device, fold)
     backend = TorchBackend([models], device, tcfg.amp)

@@ -339,16 +339,7 @@ class BirdClef2021(BirdClef):
         df, folder = self._test_table(), self._soundscape_folder(audio_dir)
         if df is None or folder is None:
             return empty_test_rows()
-        files = sorted(folder.glob("*.ogg"), key=lambda p: p.name)
-        pairs = list(zip(df["audio_id"], df["site"]))
-        found = {pair: _match(files, *pair) for pair in set(pairs)}
-        audio = [found[pair] for pair in pairs]
-        t_start, t_end = chunk_spans(seconds_column(df, self.test_root / "test.csv"))
-        keep = np.array([f is not None for f in audio], dtype=bool)
-        return pd.DataFrame({"row_id": df["row_id"].to_numpy(object)[keep],
-                             "audio_id": [f.stem for f in audio if f is not None],
-                             "path": [str(f) for f in audio if f is not None],
-                             "t_start": t_start[keep], "t_end": t_end[keep]})
+        return _present_rows(df, folder, self.test_root / "test.csv")[0]
 
     def labelled_soundscapes(self) -> tuple[pd.DataFrame, np.ndarray] | None:
         """`train_soundscapes/` labelled per 5-s row by `train_soundscape_labels.csv` (`row_id,
@@ -358,15 +349,7 @@ class BirdClef2021(BirdClef):
             return None
         df = read_table(path, ["row_id", "site", "audio_id", "seconds", "birds"])
         require_filled(df, path, ["row_id", "site", "audio_id"])
-        files = sorted(folder.glob("*.ogg"), key=lambda p: p.name)
-        found = {pair: _match(files, *pair) for pair in set(zip(df["audio_id"], df["site"]))}
-        audio = [found[pair] for pair in zip(df["audio_id"], df["site"])]
-        keep = np.array([f is not None for f in audio], dtype=bool)
-        t_start, t_end = chunk_spans(seconds_column(df, path))
-        rows = pd.DataFrame({"row_id": df["row_id"].to_numpy(object)[keep],
-                             "audio_id": [f.stem for f in audio if f is not None],
-                             "path": [str(f) for f in audio if f is not None],
-                             "t_start": t_start[keep], "t_end": t_end[keep]})
+        rows, keep = _present_rows(df, folder, path)
         truth = (np.asarray(birds_multi_hot(df["birds"], self.classes)) > 0)[keep]
         return rows, truth.astype(np.float32)
 
@@ -401,6 +384,21 @@ def _row_ends(path: Path) -> list[int] | None:
         return chunk_ends(len(decode(path, 8000)), 8000)
     except AudioError:
         return None
+
+
+def _present_rows(df: pd.DataFrame, folder: Path, path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """2021's rows (`row_id, site, audio_id, seconds`, read from `path`) as test rows over the
+    soundscapes of `folder`, and which of `df`'s rows have their soundscape there."""
+    files = sorted(folder.glob("*.ogg"), key=lambda p: p.name)
+    pairs = list(zip(df["audio_id"], df["site"]))
+    found = {pair: _match(files, *pair) for pair in set(pairs)}
+    audio = [found[pair] for pair in pairs]
+    t_start, t_end = chunk_spans(seconds_column(df, path))
+    keep = np.array([f is not None for f in audio], dtype=bool)
+    return pd.DataFrame({"row_id": df["row_id"].to_numpy(object)[keep],
+                         "audio_id": [f.stem for f in audio if f is not None],
+                         "path": [str(f) for f in audio if f is not None],
+                         "t_start": t_start[keep], "t_end": t_end[keep]}), keep
 
 
 def _match(files: list[Path], audio_id: str, site: str) -> Path | None:

@@ -289,24 +289,24 @@ RANGES: dict[str, tuple] = {
 }
 
 
-def unlabeled_folder(cfg) -> str | None:
-    """The folder of `distill_audio`: as named, or for "soundscapes" the competition's own
-    unlabeled soundscapes (None where it ships none); None for "valid" too."""
-    if cfg.distill_audio != "soundscapes":
-        return None if cfg.distill_audio == "valid" else cfg.distill_audio
-    folder = getattr(COMPETITIONS.get(cfg.competition), "unlabeled_dir", None)
-    return str(Path(cfg.data_dir) / folder) if folder else None
-
-
-def background_folder(cfg) -> str | None:
-    """The folder of noise under the validation soundscapes (`valid_soundscapes["background"]`:
-    a folder, or "soundscapes" for the competition's unlabeled ones); None: the validation
-    recordings' quiet seconds."""
-    name = (cfg.valid_soundscapes or {}).get("background")
+def competition_folder(cfg, name: str | None) -> str | None:
+    """A folder a config names: as named, or for "soundscapes" the competition's own unlabeled
+    soundscapes (None where it ships none)."""
     if name != "soundscapes":
         return name
     folder = getattr(COMPETITIONS.get(cfg.competition), "unlabeled_dir", None)
     return str(Path(cfg.data_dir) / folder) if folder else None
+
+
+def unlabeled_folder(cfg) -> str | None:
+    """The folder of `distill_audio` (competition_folder); None for "valid"."""
+    return None if cfg.distill_audio == "valid" else competition_folder(cfg, cfg.distill_audio)
+
+
+def background_folder(cfg) -> str | None:
+    """The folder of noise under the validation soundscapes (`valid_soundscapes["background"]`,
+    competition_folder); None: the validation recordings' quiet seconds."""
+    return competition_folder(cfg, (cfg.valid_soundscapes or {}).get("background"))
 
 
 def type_matches(value: Any, kind: Any) -> bool:
