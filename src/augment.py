@@ -43,8 +43,9 @@ def build_wave_augment(spec: dict[str, dict] | None) -> WaveTransform | None:
 
 class BatchAugment:
     """Gain and Gaussian noise at a random SNR (and, with `mix_p`, another clip of the batch
-    as background), drawn per clip and applied to the whole batch on its device inside the
-    training step.
+    as background: any clip, or with `mix_from="no_call"` only a crop without a label, such
+    as a negative soundscape's), drawn per clip and applied to the whole batch on its device
+    inside the training step.
 
     The same transforms run in the loader workers through audiomentations cost ~2 ms per 5-s
     clip (float64 noise), taken from the cores the model trains on; here they are one tensor
@@ -54,20 +55,25 @@ class BatchAugment:
 
     def __init__(self, gain_db: tuple[float, float] = (-6.0, 6.0), gain_p: float = 0.5,
                  snr_db: tuple[float, float] = (10.0, 40.0), noise_p: float = 0.5,
-                 mix_p: float = 0.0, mix_snr_db: tuple[float, float] = (3.0, 15.0)) -> None:
+                 mix_p: float = 0.0, mix_snr_db: tuple[float, float] = (3.0, 15.0),
+                 mix_from: str = "any") -> None:
+        if mix_from not in ("any", "no_call"):
+            raise SystemExit(f"batch_augment mix_from {mix_from!r}: any or no_call")
         self.gain_db, self.gain_p = gain_db, gain_p
         self.snr_db, self.noise_p = snr_db, noise_p
-        self.mix_p, self.mix_snr_db = mix_p, mix_snr_db
+        self.mix_p, self.mix_snr_db, self.mix_from = mix_p, mix_snr_db, mix_from
 
     @staticmethod
     def _draw(n: int, low_high: tuple[float, float], p: float) -> tuple[torch.Tensor, torch.Tensor]:
         value = torch.empty(n).uniform_(*low_high)
         return value, torch.rand(n) < p
 
-    def __call__(self, wave: torch.Tensor) -> torch.Tensor:
+    def __call__(self, wave: torch.Tensor, no_call: torch.Tensor | None = None) -> torch.Tensor:
+        """`no_call`: per clip, True for a crop known to hold none of the classes (needed by
+        `mix_from="no_call"`)."""
         n = len(wave)
         if self.mix_p:
-            wave = self.background(wave)
+            wave = self.background(wave, no_call)
         gain_db, use_gain = self._draw(n, self.gain_db, self.gain_p)
         snr_db, use_noise = self._draw(n, self.snr_db, self.noise_p)
         gain = torch.where(use_gain, 10 ** (gain_db / 20), torch.ones(n))
@@ -76,17 +82,30 @@ class BatchAugment:
         noise = torch.randn_like(wave) * noise_rms[:, None].to(wave.dtype)
         return ((wave + noise) * gain[:, None].to(wave)).clamp_(-1.0, 1.0)
 
-    def background(self, wave: torch.Tensor) -> torch.Tensor:
+    def background(self, wave: torch.Tensor, no_call: torch.Tensor | None = None) -> torch.Tensor:
         """With probability `mix_p` per clip, another clip of the batch added `mix_snr_db`
         below it, the labels left as they were. With one or two recordings per species, a
         clip's background (recorder, site, other birds) identifies its recording as well as
         its species does; a background borrowed from another recording breaks that link,
-        where mixup's blended labels (tried, it hurt) ask the model to hear both."""
+        where mixup's blended labels (tried, it hurt) ask the model to hear both. Borrowed
+        from a no-call crop (`mix_from="no_call"`), the background
+        is a passive soundscape's, with no unlabelled call in it: a call over site noise at
+        a low SNR, as a soundscape holds it."""
         n = len(wave)
         if n < 2:
             return wave
         snr_db, use = self._draw(n, self.mix_snr_db, self.mix_p)
-        other = ((torch.arange(n) + torch.randint(1, n, (n,))) % n).to(wave.device)  # not itself
+        if self.mix_from == "no_call":
+            if no_call is None:
+                raise ValueError("mix_from='no_call' needs to know the no-call crops")
+            pool = torch.nonzero(no_call.cpu()).flatten()
+            if not len(pool):
+                return wave
+            other = pool[torch.randint(len(pool), (n,))]
+            use &= other != torch.arange(n)
+            other = other.to(wave.device)
+        else:
+            other = ((torch.arange(n) + torch.randint(1, n, (n,))) % n).to(wave.device)
         rms = wave.float().pow(2).mean(dim=1).sqrt()
         scale = rms / rms[other].clamp_min(1e-8) * 10 ** (-snr_db.to(rms) / 20)
         scale = torch.where(use.to(rms.device), scale, torch.zeros_like(scale))

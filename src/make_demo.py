@@ -514,10 +514,12 @@ def _soundscape_calls(rng, prob: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _render_weak(seed: int, prob: np.ndarray, plan: list[dict], n_test: int, duration: float,
-                 sr: int, write_train, write_test, n_clips: int = 0):
+                 sr: int, write_train, write_test, n_clips: int = 0, n_after: int = 0):
     """Render the planned train files, `n_test` soundscapes (the test's, then any unlabeled
-    ones) and `n_clips` short clips in threads, each from its own generator, so the output
-    does not depend on scheduling; `write_*(i, audio)` store the audio. Returns (length, events) per soundscape, then clip."""
+    ones), `n_clips` short clips and `n_after` more soundscapes in threads, each from its own
+    generator, so the output does not depend on scheduling and adding files changes no other;
+    `write_*(i, audio)` store the audio. Returns (length, events) per soundscape or clip, in
+    that order."""
     hi = min(12000.0, 0.42 * sr)
     species = _make_species(np.random.default_rng([seed, 0]), len(prob), hi)
 
@@ -531,7 +533,7 @@ def _render_weak(seed: int, prob: np.ndarray, plan: list[dict], n_test: int, dur
 
     def test_job(i: int):
         rng = np.random.default_rng([seed, 3, i])
-        if i < n_test:  # soundscapes of 3, 4.5 and 6 x duration (30-60 s by default)
+        if i < n_test or i >= n_test + n_clips:  # soundscapes of 3, 4.5 and 6 x duration
             length = duration * (3 + 1.5 * (i % 3))
         else:  # short clip-level recordings
             length = round(max(2.0, duration * rng.uniform(0.8, 1.6)), 2)
@@ -541,7 +543,7 @@ def _render_weak(seed: int, prob: np.ndarray, plan: list[dict], n_test: int, dur
 
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         list(pool.map(train_job, range(len(plan))))
-        return list(pool.map(test_job, range(n_test + n_clips)))
+        return list(pool.map(test_job, range(n_test + n_clips + n_after)))
 
 
 def _staged(out_dir: str | Path, force: bool) -> tuple[Path, Path]:
@@ -574,7 +576,9 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
     (weak labels: one primary species per file, secondary species as "Scientific_Common"
     names), `test.csv` + `test_audio/<audio_id>.mp3` with `n_test` site_1 soundscapes (5-s rows)
     and one site_3 clip (one clip-level row); true labels in `<out_dir>.solution.csv`
-    (`row_id,birds`). Where libsndfile cannot write MP3 the audio is .wav and the `filename`
+    (`row_id,birds`); two labelled example soundscapes, `example_test_audio/<name>_<date>_
+    <time>.pt<n>.mp3` with `example_test_audio_summary.csv` (`filename` = the short name,
+    `seconds`, `birds`). Where libsndfile cannot write MP3 the audio is .wav and the `filename`
     column says so. Default duration = typical train file; files last 0.3-3x it."""
     out_dir, tmp = _staged(out_dir, force)
     names = _names(n_species)
@@ -591,11 +595,26 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
         _write_blocks(tmp / "train_audio" / names[p["primary"]][0] / f"XC{p['xc']}.{ext}",
                       audio, sr, *fmt)
 
+    examples = [f"SITE{k}-{k + 6}-CPL" for k in range(1, 3)]
+    (tmp / "example_test_audio").mkdir()
+
     def write_test(i, audio):
-        _write_blocks(tmp / "test_audio" / f"{test_ids[i]}.{ext}", audio, sr, *fmt)
+        if i > n_test:  # after the site_3 clip: the labelled examples
+            k = i - n_test - 1
+            name = f"{examples[k]}_2019061{k + 1}_093000.pt{540 + k}.{ext}"
+            _write_blocks(tmp / "example_test_audio" / name, audio, sr, *fmt)
+        else:
+            _write_blocks(tmp / "test_audio" / f"{test_ids[i]}.{ext}", audio, sr, *fmt)
 
     tests = _render_weak(seed, prob, plan, n_test, duration, sr, write_train, write_test,
-                         n_clips=1)
+                         n_clips=1, n_after=len(examples))
+    summary = ["filename,seconds,birds"]
+    for name, (length, events) in zip(examples, tests[n_test + 1:]):
+        for end in range(CHUNK, int(length // CHUNK) * CHUNK + 1, CHUNK):
+            heard = _heard(events, end - CHUNK, end)
+            summary.append(f"{name},{end},"
+                           + (" ".join(names[k][0] for k in heard) or "nocall"))
+    _write_text(tmp / "example_test_audio_summary.csv", summary)
     full = [f"{sci}_{common}" for _, sci, common in names]
     train = [{"xc_id": p["xc"], "ebird_code": names[p["primary"]][0],
               "species": names[p["primary"]][2], "sci_name": names[p["primary"]][1],
@@ -606,7 +625,7 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
               "filename": f"XC{p['xc']}.{ext}"} for p in plan]
     pd.DataFrame(train).to_csv(tmp / "train.csv", index=False)
     test_lines, solution = ["site,row_id,seconds,audio_id"], ["row_id,birds"]
-    for i, (length, events) in enumerate(tests):
+    for i, (length, events) in enumerate(tests[:n_test + 1]):
         aid = test_ids[i]
         if i < n_test:  # complete 5-s chunks only, as the competition's test.csv
             for end in range(CHUNK, int(length // CHUNK) * CHUNK + 1, CHUNK):

@@ -111,48 +111,71 @@ def validate(cfg, comp, models, valid_df: pd.DataFrame, y_valid: np.ndarray,
     return scores, preds, rows
 
 
-def soundscape_scores(cfg, comp, models: list[nn.Module], valid_df: pd.DataFrame,
-                      n_classes: int, device: torch.device) -> dict[str, float]:
-    """The soundscape view of a fold: the competition's own labelled soundscapes where it
-    ships them, else soundscapes mixed from the fold's validation recordings (soundscapes.py);
-    their 5-s rows reduced as infer.py reduces test rows, scored by row macro AUC (BirdCLEF
-    2024/25), row LWLRAP and padded cmAP (2023)."""
+def soundscape_rows(cfg, comp, valid_df: pd.DataFrame, n_classes: int
+                    ) -> tuple[pd.DataFrame, np.ndarray]:
+    """The soundscape view of a fold as test rows and their (rows, classes) truth: the
+    competition's own labelled soundscapes where it ships them (read from the cache where
+    prepare.py put them), else soundscapes mixed from the fold's validation recordings
+    (soundscapes.py)."""
     labelled = comp.labelled_soundscapes()
-    if labelled is not None:
-        rows, y = labelled
-        cached = [cached_path(cfg, "soundscape", a) for a in rows["audio_id"]]
-        rows = rows.assign(path=[str(c) if c.exists() else p
-                                 for c, p in zip(cached, rows["path"])])
-    else:
-        rows, y = synthetic_rows(cfg, valid_df, n_classes)
-    if not len(rows):  # no validation recording with a label to mix
-        return {}
-    p = row_scores(cfg, models, rows, device)
+    if labelled is None:
+        return synthetic_rows(cfg, valid_df, n_classes)
+    rows, y = labelled
+    cached = [cached_path(cfg, "soundscape", a) for a in rows["audio_id"]]
+    return rows.assign(path=[str(c) if c.exists() else p
+                             for c, p in zip(cached, rows["path"])]), y
+
+
+def scape_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Row macro AUC (BirdCLEF 2024/25), row LWLRAP and padded cmAP (2023) of soundscape rows."""
     return {"scape_auc": macro_auc(y, p), "scape_lwlrap": lwlrap(y, p),
             "scape_cmap": padded_cmap(y, p)}
 
 
-def row_scores(cfg, models: list[nn.Module], rows: pd.DataFrame,
-               device: torch.device) -> np.ndarray:
-    """(rows, classes): the model's (or bag's mean) scores of test-like rows, each recording
-    predicted once in sliding windows, its rows reduced and then mixed as infer.py does."""
+def soundscape_scores(cfg, comp, models: list[nn.Module], valid_df: pd.DataFrame,
+                      n_classes: int, device: torch.device) -> dict[str, float]:
+    """The soundscape view's scores: its 5-s rows reduced and mixed as infer.py does test rows."""
+    rows, y = soundscape_rows(cfg, comp, valid_df, n_classes)
+    if not len(rows):  # no validation recording with a label to mix
+        return {}
+    return scape_metrics(y, row_scores(cfg, models, rows, device))
+
+
+def reduced_rows(cfg, models: list[nn.Module], rows: pd.DataFrame, device: torch.device,
+                 reduces: list) -> list[np.ndarray]:
+    """(rows, classes) scores of test-like `rows` by the model (or the bag's mean), once per
+    entry of `reduces` (max or mean of a row's frames: one for all rows, or one per row),
+    each recording predicted once in sliding windows and reduced as soon as it is (a long
+    soundscape's timeline is not kept). Under torchrun each rank predicts its share of the
+    recordings and every rank gets all the rows."""
     audio = rows.drop_duplicates("audio_id").reset_index(drop=True)
     mine = shard(len(audio))
     index = [np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]]
     t_start, t_end = rows["t_start"].to_numpy(float), rows["t_end"].to_numpy(float)
+    reduces = [np.broadcast_to(np.asarray(r), (len(rows),)) for r in reduces]
     fps = cfg.sample_rate / cfg.hop_length
     windows = RecordingWindows.from_config(audio["path"].iloc[mine], cfg)
     part = {}
     for i, (timeline,) in predict_timelines(models, windows, cfg, device, "soundscapes",
                                             ensemble=True):
         r = index[mine[i]]
-        part[mine[i]] = reduce_rows(timeline, fps, t_start[r], t_end[r],
-                                    row_reduces(cfg, t_start[r], t_end[r]))
+        part[mine[i]] = [reduce_rows(timeline, fps, t_start[r], t_end[r], red[r])
+                         for red in reduces]
     results = {a: v for gathered in all_gather(part) for a, v in gathered.items()}
-    scores = np.zeros((len(rows), next(iter(results.values())).shape[1]), dtype=np.float32)
+    n_classes = next(iter(results.values()))[0].shape[1]
+    out = [np.zeros((len(rows), n_classes), dtype=np.float32) for _ in reduces]
     for a, values in results.items():
-        scores[index[a]] = values
-    return finish_rows(cfg, scores, rows)
+        for scores, v in zip(out, values):
+            scores[index[a]] = v
+    return out
+
+
+def row_scores(cfg, models: list[nn.Module], rows: pd.DataFrame,
+               device: torch.device) -> np.ndarray:
+    """(rows, classes): the model's (or bag's mean) scores of test-like rows, each recording
+    predicted once in sliding windows, its rows reduced and then mixed as infer.py does."""
+    reduce = row_reduces(cfg, rows["t_start"].to_numpy(float), rows["t_end"].to_numpy(float))
+    return finish_rows(cfg, reduced_rows(cfg, models, rows, device, [reduce])[0], rows)
 
 
 def score_recordings(cfg, comp, y_valid: np.ndarray,

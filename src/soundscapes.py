@@ -28,7 +28,7 @@ from cache import cache_root, fold_seed
 from oof import ROW_SECONDS
 
 FRAME = 0.05  # seconds per energy frame when looking for loud and quiet stretches
-MIX_VERSION = 3  # part of the cache key: raise it when the mixing changes (stale caches remake)
+MIX_VERSION = 4  # part of the cache key: raise it when the mixing changes (stale caches remake)
 BACKGROUND_RMS = 0.02  # the background's level; calls are set against it
 
 
@@ -119,7 +119,8 @@ def row_labels(calls: list[dict], labels: list[int], n_classes: int,
 def render(calls: list[dict], waves: list[np.ndarray], noise: np.ndarray, sr: int) -> np.ndarray:
     """The background with each call's loudest stretch (of `waves`, int16 caches) added at its
     `snr_db` over it, the call's level taken over its loudest quarter of frames (so its pauses
-    do not raise its gain)."""
+    do not raise its gain). A soundscape whose peaks pass full scale is scaled down whole
+    rather than clipped, which would distort its loudest calls and change their SNR."""
     out, hop = noise.copy(), max(1, int(FRAME * sr))
     for call in calls:
         wave = to_float(waves[call["rec"]])  # one recording in memory at a time
@@ -134,7 +135,8 @@ def render(calls: list[dict], waves: list[np.ndarray], noise: np.ndarray, sr: in
         at = int(call["at"] * sr)
         gain = BACKGROUND_RMS * 10 ** (call["snr_db"] / 20) / active
         out[at:at + len(piece)] += gain * piece[:len(out) - at]
-    return np.clip(out, -1.0, 1.0)
+    peak = float(np.abs(out).max()) if len(out) else 0.0
+    return out / peak if peak > 1.0 else out
 
 
 def background_sources(cfg) -> tuple[str, list[Path]]:

@@ -5,6 +5,8 @@
                                     # minutes per fold; one CSV row per run
     python src/sweep.py aggregate EXP  # CV of each test-time aggregation on models/EXP's
                                     # trained folds; one CSV row per aggregation
+    python src/sweep.py levels EXP --snr=-6,6 --snr 0,20  # the soundscape view of models/
+                                    # EXP's folds at each range of call levels
     python src/sweep.py render [CSV ...]  # experiments/<group>/results.csv ->
                                     # docs/<group>-results.md
 
@@ -43,6 +45,8 @@ CV_METRICS = ("top1", "lwlrap", "window_auc", "scape_auc", "scape_lwlrap", "scap
 METRIC_TITLES = {"top1": "top-1", "lwlrap": "LWLRAP", "window_auc": "window AUC",
                  "scape_auc": "soundscape AUC", "scape_lwlrap": "soundscape LWLRAP",
                  "scape_cmap": "soundscape cmAP"}
+VIEW_TITLES = {"levels": "## The soundscape view's call levels (`levels`), on each "
+                         "experiment's trained folds"}
 # the columns of a results CSV, in order; the per-fold metric columns go in between
 HEAD = ("experiment", "view", "change", "recipe", "seed", "folds")
 TAIL = ("cpu_min_per_fold", "wall_min_per_fold", "date", "machine", "commit", "command",
@@ -160,16 +164,19 @@ def aggregate(cfg: Config, results: Path | None = None, argv: list[str] | None =
     (`postprocess.temporal_rows`, which moves window AUC only; the config's own
     `infer_temporal` is left out), and for each reduction of frames to a 5-s row (max, mean)
     and to a recording (max, mean of its frames (`infer_recording`), mean of its 3 highest
-    rows). Prints the table and appends one row per choice (view "aggregate")."""
+    rows). Where the run validates on soundscapes too (`valid_soundscapes`), each choice of
+    window, row reduction and mixing also scores the fold's soundscape rows (`scape_*`).
+    Prints the table and appends one row per choice (view "aggregate")."""
     import pandas as pd
     import torch
 
     from backends import load_fold_models
     from competitions import competition_for
     from engine import resolve_device
-    from postprocess import temporal_rows
+    from postprocess import Temporal, temporal_rows
     from recordings import load_train_table, multi_hot
-    from scoring import predict_timelines, recording_rows, recording_score, score_recordings
+    from scoring import (predict_timelines, recording_rows, recording_score, reduced_rows,
+                         scape_metrics, score_recordings, soundscape_rows)
     from windows import RecordingWindows
 
     context = run_context(["aggregate", *(argv or [cfg.name])])
@@ -181,33 +188,45 @@ def aggregate(cfg: Config, results: Path | None = None, argv: list[str] | None =
         windows[f"{seconds:g} s"] = {"infer_duration": seconds, "infer_hop": None}
         windows[f"{seconds:g} s every {seconds / 2:g} s"] = {"infer_duration": seconds,
                                                              "infer_hop": seconds / 2}
-    reduce_rows = {"max": lambda t, r: r.max(axis=0),  # of the rows (of max rows: of the frames)
+    by_recording = {"max": lambda t, r: r.max(axis=0),  # of the rows (of max rows: of the frames)
                    "mean": lambda t, r: recording_score(t, "mean"),  # of the frames
                    "top3": lambda t, r: np.sort(r, axis=0)[-3:].mean(axis=0)}
     temporal = [(0.0, 0.0), (0.5, 0.0), (1.0, 0.0), (0.5, 0.5)]  # (smoothing, prior)
     trials = ([(w, "max", "max", *t) for w in windows for t in temporal]
               + [(w, r, name, 0.0, 0.0) for w in windows for r in ("max", "mean")
-                 for name in reduce_rows if (r, name) != ("max", "max")])
+                 for name in by_recording if (r, name) != ("max", "max")])
     table: dict[tuple, list[dict]] = {}
     for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
         models = load_fold_models(cfg, comp.classes, device, fold)
         valid = recordings[recordings.fold == fold]
         y_valid = multi_hot(valid["labels"], len(comp.classes))
+        scape_rows, scape_y = (soundscape_rows(cfg, comp, valid, len(comp.classes))
+                               if cfg.valid_soundscapes and getattr(comp, "weak_labels", False)
+                               else (None, None))
         for label, changes in windows.items():
             wcfg = with_fields(cfg, **changes)
             with torch.no_grad():
                 timelines = {i: t for i, (t,) in predict_timelines(
                     models, RecordingWindows.from_config(valid.cache_path, wcfg), wcfg, device,
                     ensemble=True)}
+                scapes = {}  # soundscape rows by their reduction of frames
+                if scape_rows is not None and len(scape_rows):
+                    scapes = dict(zip(("max", "mean"), reduced_rows(
+                        wcfg, models, scape_rows, device, ["max", "mean"])))
             for trial in (t for t in trials if t[0] == label):
                 _, row_reduce, name, alpha, beta = trial
                 scored = {}
                 for i, t in timelines.items():
                     rows = recording_rows(t, fps, row_reduce)
-                    scored[i] = (reduce_rows[name](t, rows),
+                    scored[i] = (by_recording[name](t, rows),
                                  temporal_rows({"smoothing": alpha, "prior": beta}, rows))
-                table.setdefault(trial, []).append(
-                    score_recordings(cfg, comp, y_valid, scored)[0])
+                scores = score_recordings(cfg, comp, y_valid, scored)[0]
+                if scapes:
+                    p = Temporal(smoothing=alpha, prior=beta).apply(
+                        scapes[row_reduce], scape_rows["audio_id"].tolist(),
+                        scape_rows["t_start"].to_numpy(float))
+                    scores.update(scape_metrics(scape_y, p))
+                table.setdefault(trial, []).append(scores)
     out = [{"windows": w, "row": r, "recording": name, "smoothing": a, "prior": b,
             **{key: [f.get(key, np.nan) for f in table[(w, r, name, a, b)]]
                for key in CV_METRICS}}
@@ -217,6 +236,51 @@ def aggregate(cfg: Config, results: Path | None = None, argv: list[str] | None =
     path = results or results_csv(spec if spec and Path(spec).suffix == ".py" else cfg.name)
     append_rows(path, [run_row(cfg, {"folds": len(o["top1"]), **o}, cfg.seed, context,
                                view="aggregate", change=aggregation(o)) for o in out])
+    print(f"{len(out)} rows appended to {display(path)}")
+    return out
+
+
+def levels(cfg: Config, snr_dbs: list[tuple[float, float]], results: Path | None = None,
+           argv: list[str] | None = None, spec: str | None = None) -> list[dict]:
+    """The soundscape view of the folds trained in models/EXP, its calls mixed at each range
+    of levels over the background (`valid_soundscapes["snr_db"]`), the rest of the view and
+    of inference as configured: how much of the view's score is noise and how much the calls
+    themselves, which is what calibrating the view needs (not a recipe choice). Prints the
+    table and appends one row per range (view "levels")."""
+    import pandas as pd
+
+    from backends import load_fold_models
+    from competitions import competition_for
+    from engine import resolve_device
+    from recordings import load_train_table
+    from scoring import soundscape_scores
+
+    if not cfg.valid_soundscapes or not getattr(competition_for(cfg), "weak_labels", False):
+        raise SystemExit(f"{cfg.name}: no soundscape view to vary (valid_soundscapes is None, "
+                         "or the format is not weak-label)")
+    context = run_context(["levels", *(argv or [cfg.name])])
+    comp = competition_for(cfg)
+    recordings, _ = load_train_table(cfg, comp)
+    device = resolve_device(cfg.device)
+    table: dict[tuple, list[dict]] = {}
+    for fold in cfg.train_folds if cfg.train_folds is not None else range(cfg.n_folds):
+        models = load_fold_models(cfg, comp.classes, device, fold)
+        valid = recordings[recordings.fold == fold]
+        for snr in snr_dbs:
+            view = with_fields(cfg, valid_soundscapes={**cfg.valid_soundscapes,
+                                                       "snr_db": tuple(snr)})
+            table.setdefault(tuple(snr), []).append(
+                soundscape_scores(view, comp, models, valid, len(comp.classes), device))
+    out = [{"snr_db": snr, **{key: [f.get(key, np.nan) for f in folds] for key in CV_METRICS}}
+           for snr, folds in table.items()]
+    print(pd.DataFrame([{"snr_db": f"{o['snr_db'][0]:g} to {o['snr_db'][1]:g} dB",
+                         **{k: spread(o[k]) for k in CV_METRICS if k.startswith("scape_")}}
+                        for o in out]).to_string(index=False))
+    path = results or results_csv(spec if spec and Path(spec).suffix == ".py" else cfg.name)
+    append_rows(path, [run_row(cfg, {"folds": len(o["scape_auc"]), **o}, cfg.seed, context,
+                               view="levels",
+                               change=f"calls {o['snr_db'][0]:g} to {o['snr_db'][1]:g} dB over "
+                                      "the background") for o in out])
     print(f"{len(out)} rows appended to {display(path)}")
     return out
 
@@ -510,7 +574,8 @@ def render(rows: list[dict[str, str]], csv_name: str, title: str) -> str:
             lines += ["", f"### {'Recipe ' + recipe if recipe else 'No recipe recorded'}", ""]
             lines += table(group, with_minutes=True)
     for view in dict.fromkeys(r.get("view", "") for r in other):
-        lines += ["", f"## Test-time choices (`{view}`), on each experiment's trained folds"]
+        lines += ["", VIEW_TITLES.get(view, f"## Test-time choices (`{view}`), on each "
+                                            "experiment's trained folds")]
         views = [r for r in other if r.get("view", "") == view]
         for exp in dict.fromkeys(r.get("experiment", "") for r in views):
             lines += ["", f"### {exp}", ""]
@@ -547,6 +612,15 @@ def main(argv: list[str] | None = None) -> None:
             parser.add_argument("--results", type=Path, help="the CSV the rows go to")
         cfg, args = experiment_cli(__doc__, argv[1:], add_arguments)
         aggregate(cfg, args.results, argv[1:], args.exp)
+    elif argv and argv[0] == "levels":
+        def add_arguments(parser) -> None:
+            parser.add_argument("--snr", action="append", required=True, metavar="LOW,HIGH",
+                                type=lambda v: tuple(float(x) for x in v.split(",")),
+                                help="a range of the calls' level over the background, in dB "
+                                     "(repeat it; write --snr=-6,6 for a negative start)")
+            parser.add_argument("--results", type=Path, help="the CSV the rows go to")
+        cfg, args = experiment_cli(__doc__, argv[1:], add_arguments)
+        levels(cfg, args.snr, args.results, argv[1:], args.exp)
     elif argv and argv[0] == "render":
         parser = argparse.ArgumentParser(prog="python src/sweep.py render")
         parser.add_argument("csv", nargs="*", type=Path,
@@ -560,7 +634,7 @@ def main(argv: list[str] | None = None) -> None:
             render_file(path, args.out)
     else:
         raise SystemExit("usage: python src/sweep.py {cv EXP [EXP ...] [--seeds N], "
-                         "aggregate EXP, render [CSV ...]}")
+                         "aggregate EXP, levels EXP --snr LOW,HIGH [...], render [CSV ...]}")
 
 
 if __name__ == "__main__":

@@ -92,6 +92,12 @@ class Mixup:
         return out, {"mixup": (perm, lam)}
 
 
+def no_call_crops(batch: dict) -> torch.Tensor:
+    """Per crop: True where its labels say no class is present (a negative's crop), not where
+    it merely has none (unlabeled audio, whose `weight` is 0)."""
+    return (batch["target"].sum(dim=1) == 0) & (batch["weight"].sum(dim=1) > 0)
+
+
 class FoldTrainer:
     """Owns everything a resumed run needs: model, optimizer, schedule, scaler, EMA, the epoch
     and step reached, the running epoch statistics, the log and the RNG state.
@@ -132,7 +138,7 @@ class FoldTrainer:
         self.model.train()
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.batch_augment is not None:
-            batch["wave"] = self.batch_augment(batch["wave"])
+            batch["wave"] = self.batch_augment(batch["wave"], no_call_crops(batch))
         extra = {}
         if self.mixup is not None:
             batch, extra = self.mixup(batch)

@@ -5,6 +5,7 @@ import torch
 
 from augment import BatchAugment, MelAugment, build_wave_augment
 from configs import Config
+from training import no_call_crops
 
 
 def test_wave_augment_changes_audio_and_keeps_silence_finite():
@@ -69,6 +70,40 @@ def test_background_mix_adds_another_clip_at_the_drawn_snr():
     plain = BatchAugment()(wave)
     torch.manual_seed(3)
     assert torch.equal(BatchAugment(mix_p=0.0)(wave), plain)  # off: the old draws exactly
+
+
+def test_background_from_no_call_crops_only():
+    """`mix_from="no_call"`: a labelled clip's background is a crop without a label (a
+    negative soundscape's), never another bird's call, which would go unlabelled."""
+    torch.manual_seed(4)
+    t = torch.linspace(0, 1, 8000)
+    wave = torch.stack([torch.sin(2 * torch.pi * f * t) * 0.2 for f in (300, 700, 1500, 3100,
+                                                                          5200, 6100)])
+    target = torch.zeros(6, 3)
+    target[0, 0] = target[1, 1] = target[2, 2] = target[3, 0] = 1.0  # clips 4 and 5: no call
+    weight = torch.ones(6, 3)
+    no_call = no_call_crops({"target": target, "weight": weight})
+    assert no_call.tolist() == [False] * 4 + [True] * 2
+    unlabeled = no_call_crops({"target": target, "weight": weight * (torch.arange(6) < 5)[:, None]})
+    assert unlabeled.tolist() == [False] * 4 + [True, False]  # unlabeled: unknown calls
+    mix = BatchAugment(gain_p=0.0, noise_p=0.0, mix_p=1.0, mix_snr_db=(6.0, 6.0),
+                       mix_from="no_call")
+    for _ in range(5):
+        mixed = mix(wave, no_call)
+        for i in range(4):
+            added = mixed[i] - wave[i]
+            sources = [j for j in range(6) if torch.allclose(
+                added, wave[j] * (added.norm() / wave[j].norm()), atol=1e-4)]
+            assert len(sources) == 1 and sources[0] in (4, 5)
+            snr = 20 * torch.log10(wave[i].pow(2).mean().sqrt() / added.pow(2).mean().sqrt())
+            assert snr.item() == pytest.approx(6.0, abs=0.05)
+        for i in (4, 5):  # a no-call crop takes the other's, never its own
+            added = mixed[i] - wave[i]
+            assert torch.allclose(added, wave[9 - i] * (added.norm() / wave[9 - i].norm()),
+                                  atol=1e-4)
+    assert torch.equal(mix(wave[:4], no_call[:4]), wave[:4])  # no no-call crop: no background
+    with pytest.raises(SystemExit, match="mix_from"):
+        BatchAugment(mix_from="negatives")
 
 
 def test_mel_augment_shifts_pitch_and_colours_the_spectrum_in_training_only():

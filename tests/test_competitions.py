@@ -496,3 +496,68 @@ def test_cornell_on_real_test_files(cornell: Path) -> None:
     for k, code in enumerate(comp.classes):  # the demo's codes that the real labels use
         assert np.array_equal(truth[:, k] > 0, [code in b for b in listed])
     assert truth.sum() > 0  # amegfi is among the demo's classes and in labels.csv
+
+
+def test_cornell_example_soundscapes_follow_the_summary(cornell: Path, tmp_path: Path) -> None:
+    comp = get_competition("cornell2020", str(cornell))
+    summary = pd.read_csv(cornell / "example_test_audio_summary.csv", dtype=str)
+    assert list(summary.columns) == ["filename", "seconds", "birds"]
+    rows, truth = comp.labelled_soundscapes()
+    assert rows["row_id"].tolist() == (summary.filename + "_" + summary.seconds).tolist()
+    files = sorted((cornell / "example_test_audio").iterdir())
+    assert len(files) == 2 and set(rows["path"]) == {str(f) for f in files}
+    for name, path in zip(summary.filename, rows["path"]):  # BLKFR-10-CPL -> BLKFR-10-CPL_...
+        assert Path(path).name.startswith(f"{name}_")
+    for path, part in rows.groupby("path"):  # complete 5-s chunks of each soundscape
+        assert part["t_end"].max() <= sf.info(path).duration < part["t_end"].max() + 5
+    assert np.array_equal(rows["t_end"], summary.seconds.astype(float))
+    assert (rows["t_end"] - rows["t_start"] == 5).all()
+    named = [" ".join(c for c, hit in zip(comp.classes, row) if hit) or "nocall" for row in truth]
+    assert named == [" ".join(sorted(b.split())) for b in summary.birds]
+
+    # filename_seconds is the row id where the summary has it; a missing soundscape's rows go
+    root = tmp_path / "c"
+    shutil.copytree(cornell, root, ignore=shutil.ignore_patterns("test_audio"))
+    keep = Path(rows["path"].iloc[0]).name
+    for f in (root / "example_test_audio").iterdir():
+        if f.name != keep:
+            f.unlink()
+    summary.assign(filename_seconds=[f"x{i}" for i in range(len(summary))]).to_csv(
+        root / "example_test_audio_summary.csv", index=False)
+    rows2, truth2 = get_competition("cornell2020", str(root)).labelled_soundscapes()
+    mine = (rows["path"] == rows["path"].iloc[0]).to_numpy()
+    assert rows2["row_id"].tolist() == [f"x{i}" for i in np.flatnonzero(mine)]
+    assert np.array_equal(truth2, truth[mine])
+    (root / "example_test_audio_summary.csv").unlink()
+    assert get_competition("cornell2020", str(root)).labelled_soundscapes() is None
+
+
+@pytest.mark.skipif(not CORNELL_EXAMPLE.exists(), reason="no ../shared/data/cornell-example")
+def test_cornell_example_soundscapes_read_real_ones(tmp_path: Path) -> None:
+    """The two real site_1 soundscapes (BLKFR-10-CPL, ORANGE-7-CAP) under the competition's
+    names, with a summary made from their labels: rows, times and truth come back as labelled."""
+    labels = pd.read_csv(CORNELL_EXAMPLE / "labels.csv", dtype=str)
+    test = pd.read_csv(CORNELL_EXAMPLE / "test.csv", dtype=str).merge(labels, on="row_id")
+    site1 = test[test.site == "site_1"]
+    codes = sorted({c for b in labels.birds for c in b.split()} - {"nocall"})
+    root = tmp_path / "cornell"
+    (root / "example_test_audio").mkdir(parents=True)
+    (root / "train_audio").mkdir()
+    pd.DataFrame({"ebird_code": codes, "filename": [f"XC{i}.mp3" for i in range(len(codes))],
+                  "secondary_labels": "[]"}).to_csv(root / "train.csv", index=False)
+    for audio_id, tail in zip(sorted(site1.audio_id.unique()), (".pt540", ".pt623")):
+        (root / "example_test_audio" / f"{audio_id}{tail}.mp3").symlink_to(
+            CORNELL_EXAMPLE / "test_audio" / f"{audio_id}.mp3")
+    pd.DataFrame({"filename": site1.audio_id.str.split("_").str[0],
+                  "seconds": site1.seconds.astype(float).astype(int), "birds": site1.birds}
+                 ).to_csv(root / "example_test_audio_summary.csv", index=False)
+    comp = get_competition("cornell2020", str(root))
+    rows, truth = comp.labelled_soundscapes()
+    assert len(rows) == len(site1) and rows["audio_id"].nunique() == 2
+    assert np.array_equal(rows["t_end"], site1.seconds.astype(float))
+    for audio_id, part in rows.groupby("audio_id"):  # 470 s and 305 s at 22.05 kHz
+        assert part["t_end"].max() <= sf.info(part["path"].iloc[0]).duration + 5
+    listed = site1.birds.str.split().map(set).tolist()
+    for k, code in enumerate(comp.classes):
+        assert np.array_equal(truth[:, k] > 0, [code in b for b in listed])
+    assert truth.sum(axis=1).max() >= 2  # rows with several species

@@ -67,26 +67,32 @@ def test_every_shipped_experiment_loads():
 
 def test_bird_recipe_is_what_the_birdsong_ablation_kept():
     """`configs/bird.py` (the weak-label default) states the recipe of the best measured
-    birdsong experiment, bird080 (experiments/birdsong/, frozen), as bird082 states it with the
-    soundscape view of validation that every weak-label run now has; they must not drift apart.
-    Only `negative_audio` differs: it names data (the birdsong runs' negatives are the Cornell
-    soundscapes of ../shared). The kept epoch may be said two ways: bird080 predates `keep`
-    and validated only its last epoch (`valid_every = epochs`), which keeps the last one."""
+    birdsong experiment, bird084 (experiments/birdsong/): bird080 with no-call backgrounds,
+    validated on both views; they must not drift apart. The birdsong runs name their negatives
+    (the Cornell soundscapes of ../shared), which are data, so `bird` leaves `negative_audio`
+    unset and its no-call background (`NO_CALL_BACKGROUND`), which needs them, off; with both
+    added it is bird084. The kept epoch may be said two ways: bird080 predates `keep` and
+    validated only its last epoch (`valid_every = epochs`), which keeps the last one."""
+    from configs.bird import NO_CALL_BACKGROUND
     from configs.bird import Config as Bird
     from configs.birdsong import Config as Birdsong
 
+    best = load_config("bird084").to_dict()
+
     class Config(Birdsong, Bird):
         valid_every = Bird.valid_every  # the data block's own (5) would shadow the recipe's
+        negative_audio = best["negative_audio"]
+        batch_augment = dict(Bird.batch_augment, **NO_CALL_BACKGROUND)
 
     def kept(cfg: dict) -> str:
         return "last" if cfg["keep"] == "last" or cfg["valid_every"] >= cfg["epochs"] else "best"
 
-    best = load_config("bird082").to_dict()  # bird080 validated on the soundscape view too
     mine = Config().to_dict()
     assert {k: (mine[k], v) for k, v in best.items()
-            if mine[k] != v and k not in ("name", "negative_audio", "keep")} == {}
+            if mine[k] != v and k not in ("name", "keep")} == {}
     assert kept(best) == kept(mine) == "last"
-    assert best["negative_audio"] and mine["negative_audio"] is None
+    assert load_config("bird").negative_audio is None
+    assert load_config("bird").batch_augment == Bird.batch_augment == Birdsong.batch_augment
 
 
 def test_moved_experiments_load_by_name():

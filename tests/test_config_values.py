@@ -27,6 +27,10 @@ BAD = [
     ("metric='auc'", "metric = 'auc': allowed: lwlrap"),
     ("threshold=2", "threshold = 2: allowed: between 0 and 1"),
     ("keep='first'", "keep 'first': best or last"),
+    ("batch_augment={'mix_p':0.5,'mix_from':'negatives'}",
+     "batch_augment mix_from 'negatives': any or no_call"),
+    ("batch_augment={'mix_p':0.5,'mix_from':'no_call'}",  # exp001 names no negative_audio
+     "borrows backgrounds from no-call crops: name their audio in negative_audio"),
 ]
 
 

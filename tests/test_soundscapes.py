@@ -10,7 +10,7 @@ import pytest
 from audio import open_cached, save_cached, to_float
 from configs import ConfigError, load_config
 from configs.base import background_folder
-from soundscapes import fold_soundscapes, row_labels
+from soundscapes import BACKGROUND_RMS, fold_soundscapes, render, row_labels
 
 SR = 8000
 TONES = {0: 600.0, 1: 1400.0, 2: 2600.0, 3: 3400.0}  # class -> its call's pitch (Hz)
@@ -132,3 +132,18 @@ def test_a_named_background_is_the_noise_under_every_soundscape(fold):
         wave = to_float(open_cached(path))
         assert _band_level(wave, 200.0) > 30
     assert all(_band_level(to_float(open_cached(p)), 200.0) < 15 for p in quiet)
+
+
+def test_a_loud_call_scales_the_soundscape_down_instead_of_clipping():
+    """A call 40 dB over the background would pass full scale: the whole soundscape is scaled
+    down, so the call keeps its shape and its level over the background."""
+    t = np.arange(2 * SR) / SR
+    call = (0.5 * np.sin(2 * np.pi * 1000 * t) * 32767).astype(np.int16)
+    noise = (BACKGROUND_RMS * np.random.default_rng(0).standard_normal(4 * SR)
+             ).astype(np.float32)
+    out = render([{"rec": 0, "seconds": 1.0, "at": 2.0, "snr_db": 40.0}], [call], noise, SR)
+    assert np.abs(out).max() == pytest.approx(1.0, abs=1e-6)
+    assert (np.abs(out) > 0.999).mean() < 0.01  # a sine's crests, not a clipped plateau
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2)))  # noqa: E731
+    snr = 20 * np.log10(rms(out[2 * SR:3 * SR]) / rms(out[:2 * SR]))
+    assert snr == pytest.approx(40.0, abs=0.5)

@@ -5,7 +5,9 @@ species (`ebird_code`) and the other species heard in it (`secondary_labels`, wr
 "Scientific name_Common name", mapped back to codes through the table's own name columns).
 The test table `test.csv` has 5-s rows ending at `seconds` for the site_1/site_2 soundscapes and
 one clip-level row (empty `seconds`) per site_3 recording; a submission names the species heard
-in each row (`birds`, or `nocall`) and is scored by row-wise F1.
+in each row (`birds`, or `nocall`) and is scored by row-wise F1. The two labelled example
+soundscapes (`example_test_audio/`, `example_test_audio_summary.csv`) are validation's
+soundscape view.
 """
 from __future__ import annotations
 
@@ -18,13 +20,14 @@ import pandas as pd
 import metrics
 
 from .base import WeakLabelCompetition
-from .tables import (birds_submission, chunk_spans, empty_test_rows,
+from .tables import (birds_multi_hot, birds_submission, chunk_spans, empty_test_rows,
                      groups_from, names_by_class, parse_label_list, read_birds_solution,
                      read_table,
                      recordings_table, require_filled, require_unique, seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["ebird_code", "filename", "secondary_labels"]
 TEST_COLUMNS = ["site", "row_id", "seconds", "audio_id"]
+SUMMARY_COLUMNS = ["filename", "seconds", "birds"]  # example_test_audio_summary.csv
 
 
 class Cornell2020(WeakLabelCompetition):
@@ -101,6 +104,33 @@ class Cornell2020(WeakLabelCompetition):
                              "path": [audio[a] for a in df["audio_id"]],
                              "t_start": t_start, "t_end": t_end})
 
+    def labelled_soundscapes(self) -> tuple[pd.DataFrame, np.ndarray] | None:
+        """The example soundscapes in `example_test_audio/`, labelled per 5-s chunk by
+        `example_test_audio_summary.csv`: `filename` is the soundscape's short name (e.g.
+        BLKFR-10-CPL, which begins its file's name BLKFR-10-CPL_20190611_093000.pt540.mp3),
+        `seconds` the chunk's end and `birds` its codes or `nocall`; `filename_seconds`, where
+        present, is the row id. The rows whose soundscape is there, and their 0/1 truth."""
+        path, folder = self.root / "example_test_audio_summary.csv", self.root / "example_test_audio"
+        if not path.exists() or not folder.is_dir():
+            return None
+        df = read_table(path, SUMMARY_COLUMNS)
+        require_filled(df, path, ["filename", "seconds"])
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        found = {name: _starting(files, str(name).strip()) for name in df["filename"].unique()}
+        audio = [found[name] for name in df["filename"]]
+        keep = np.array([f is not None for f in audio], dtype=bool)
+        t_start, t_end = chunk_spans(seconds_column(df, path))
+        ids = (df["filename_seconds"].astype(str) if "filename_seconds" in df.columns
+               else df["filename"].astype(str).str.strip() + "_"
+               + pd.Series(t_end).map("{:g}".format))
+        require_unique(ids.tolist(), path, "row (filename, seconds)")
+        rows = pd.DataFrame({"row_id": ids.to_numpy(object)[keep],
+                             "audio_id": [f.stem for f in audio if f is not None],
+                             "path": [str(f) for f in audio if f is not None],
+                             "t_start": t_start[keep], "t_end": t_end[keep]})
+        truth = np.asarray(birds_multi_hot(df["birds"], self.classes)) > 0
+        return rows, truth[keep].astype(np.float32)
+
     def make_submission(self, row_ids: list[str], scores: np.ndarray) -> pd.DataFrame:
         df = self._test_table()
         if df is None:
@@ -117,6 +147,14 @@ class Cornell2020(WeakLabelCompetition):
         """Row-wise F1 at `threshold`; a truth from `load_solution` brings its own counts of
         codes no class can predict (metrics.f1_rowwise)."""
         return metrics.f1_rowwise(y_true, y_score, self.threshold)
+
+
+def _starting(files: list[Path], name: str) -> Path | None:
+    """The file named `name` (any extension), else the first whose name begins `name_` or
+    `name.` (the summary's short soundscape names)."""
+    exact = [f for f in files if f.stem == name]
+    loose = [f for f in files if f.name.startswith((f"{name}_", f"{name}."))]
+    return (exact or loose or [None])[0]
 
 
 def _audio_file(folder: Path, audio_id: str) -> str:

@@ -107,10 +107,11 @@ class Config:
     augment: dict = {}  # per clip in the loader workers: audiomentations transform name ->
     #                     keyword arguments (p included), e.g. {"PitchShift": {"p": 0.3}}
     batch_augment: dict | None = dict(gain_db=(-6.0, 6.0), gain_p=0.5, snr_db=(10.0, 40.0),
-                                      noise_p=0.5)  # gain + SNR noise per clip, on the device
+                                      noise_p=0.5)  # gain + SNR noise per clip, on the device;
+    #   mix_p, mix_snr_db, mix_from ("any" | "no_call"): another crop of the batch as background
     valid_every: int = 1  # validate every N epochs (and after the last): long files are slow
     valid_soundscapes: dict | None = dict(length=60.0, calls=(3, 8), seconds=(2.0, 6.0),
-                                          snr_db=(-6.0, 6.0), uses=2)
+                                          snr_db=(0.0, 20.0), uses=4)
     #   weak-label formats also validate on soundscapes mixed from the fold's validation
     #   recordings (soundscapes.py): seconds per soundscape, calls in one, seconds per call,
     #   its level over the background (dB), calls per recording, and optionally `background`,
@@ -189,6 +190,13 @@ class Config:
              "valid_soundscapes background: that audio trains this run (negative_audio or "
              "distill_audio), and a validation soundscape must hold none of it: name other "
              "noise, or leave background out (the validation recordings' quiet seconds)"),
+            ((self.batch_augment or {}).get("mix_from", "any") in ("any", "no_call"),
+             f"batch_augment mix_from {(self.batch_augment or {}).get('mix_from')!r}: any or "
+             "no_call"),
+            ((self.batch_augment or {}).get("mix_from") != "no_call"
+             or (self.negative_audio and self.batch_augment.get("mix_p")),
+             "batch_augment mix_from='no_call' borrows backgrounds from no-call crops: name "
+             "their audio in negative_audio, and set mix_p above 0"),
             (self.crop_pick_by in ("energy", "teacher"),
              f"crop_pick_by {self.crop_pick_by!r}: energy or teacher"),
             (self.infer_reduce in ("max", "mean") and self.infer_recording in ("max", "mean"),
