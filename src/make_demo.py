@@ -485,6 +485,11 @@ def _heard(events: list[tuple[int, float, float]], t0: float, t1: float) -> list
     return sorted({k for k, a, b in events if a < t1 and b > t0})
 
 
+def _birds(codes: list[str], heard) -> str:
+    """A `birds` cell: the codes of the species heard, or `nocall`."""
+    return " ".join(codes[k] for k in sorted(heard)) or "nocall"
+
+
 def _train_plan(seed: int, n_species: int, n_train: int, duration: float):
     """Per train file: primary species, audible secondary species, listed-only outsider,
     length, author and xeno-canto number. Drawn from its own streams, so the train side does
@@ -595,6 +600,7 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
         _write_blocks(tmp / "train_audio" / names[p["primary"]][0] / f"XC{p['xc']}.{ext}",
                       audio, sr, *fmt)
 
+    codes = [code for code, _, _ in names]
     examples = [f"SITE{k}-{k + 6}-CPL" for k in range(1, 3)]
     (tmp / "example_test_audio").mkdir()
 
@@ -612,8 +618,7 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
     for name, (length, events) in zip(examples, tests[n_test + 1:]):
         for end in range(CHUNK, int(length // CHUNK) * CHUNK + 1, CHUNK):
             heard = _heard(events, end - CHUNK, end)
-            summary.append(f"{name},{end},"
-                           + (" ".join(names[k][0] for k in heard) or "nocall"))
+            summary.append(f"{name},{end},{_birds(codes, heard)}")
     _write_text(tmp / "example_test_audio_summary.csv", summary)
     full = [f"{sci}_{common}" for _, sci, common in names]
     train = [{"xc_id": p["xc"], "ebird_code": names[p["primary"]][0],
@@ -631,12 +636,11 @@ def make_cornell2020_demo(out_dir: str | Path, seed: int = 0, n_species: int = 1
             for end in range(CHUNK, int(length // CHUNK) * CHUNK + 1, CHUNK):
                 test_lines.append(f"site_1,site_1_{aid}_{end},{end}.0,{aid}")
                 heard = _heard(events, end - CHUNK, end)
-                solution.append(f"site_1_{aid}_{end}," +
-                                (" ".join(names[k][0] for k in heard) or "nocall"))
+                solution.append(f"site_1_{aid}_{end},{_birds(codes, heard)}")
         else:
             test_lines.append(f"site_3,site_3_{aid},,{aid}")
             heard = _heard(events, 0.0, length)
-            solution.append(f"site_3_{aid}," + (" ".join(names[k][0] for k in heard) or "nocall"))
+            solution.append(f"site_3_{aid},{_birds(codes, heard)}")
     _write_text(tmp / "test.csv", test_lines)
     _write_text(out_dir.with_name(out_dir.name + ".solution.csv"), solution)
     return _publish(tmp, out_dir)
@@ -777,7 +781,7 @@ def _birdclef_demo(out_dir, seed: int, n_species: int, n_train: int, n_test: int
             for end in range(CHUNK, CHUNK * _n_rows(length, sr) + 1, CHUNK):
                 heard = _heard(events, end - CHUNK, end)
                 labels.append(f"{audio_id}_{site}_{end},{site},{audio_id},{end},"
-                              + (" ".join(codes[k] for k in heard) or "nocall"))
+                              + _birds(codes, heard))
         _write_text(tmp / "train_soundscape_labels.csv", labels)
     _write_train_table(tmp, year, plan, names, files, collections)
     if year == 2022:  # every other class is scored, as 21 of 2022's 152
@@ -792,8 +796,7 @@ def _birdclef_demo(out_dir, seed: int, n_species: int, n_train: int, n_test: int
             audio_id, site = stem.split("_")[:2]
             test.append(f"{audio_id}_{site}_{end},{site},{audio_id},{end}")
             sample.append(f"{audio_id}_{site}_{end},nocall")
-            solution.append(f"{audio_id}_{site}_{end}," + (
-                " ".join(codes[k] for k in sorted(heard)) or "nocall"))
+            solution.append(f"{audio_id}_{site}_{end},{_birds(codes, heard)}")
         _write_text(tmp / "test.csv", test)
     elif year == 2022:
         test, sample, solution = ["row_id,file_id,bird,end_time"], ["row_id,target"], [

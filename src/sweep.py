@@ -255,11 +255,11 @@ def levels(cfg: Config, snr_dbs: list[tuple[float, float]], results: Path | None
     from recordings import load_train_table
     from scoring import soundscape_scores
 
-    if not cfg.valid_soundscapes or not getattr(competition_for(cfg), "weak_labels", False):
+    comp = competition_for(cfg)
+    if not cfg.valid_soundscapes or not getattr(comp, "weak_labels", False):
         raise SystemExit(f"{cfg.name}: no soundscape view to vary (valid_soundscapes is None, "
                          "or the format is not weak-label)")
     context = run_context(["levels", *(argv or [cfg.name])])
-    comp = competition_for(cfg)
     recordings, _ = load_train_table(cfg, comp)
     device = resolve_device(cfg.device)
     table: dict[tuple, list[dict]] = {}

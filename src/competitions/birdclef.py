@@ -34,7 +34,8 @@ from .base import WeakLabelCompetition
 from .tables import (birds_multi_hot, birds_submission, check_scores, check_submission,
                      chunk_ends, chunk_spans, empty_test_rows, fail, groups_from, names_by_class,
                      parse_label_list, read_birds_solution, read_table, recordings_table,
-                     require_filled, require_known, require_unique, seconds_column, stem_id)
+                     require_filled, require_known, require_unique, rows_over_files,
+                     seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["primary_label", "secondary_labels", "filename"]
 AUDIO_FOLDERS = ("train_audio", "train_short_audio")  # 2022+, 2021
@@ -392,13 +393,8 @@ def _present_rows(df: pd.DataFrame, folder: Path, path: Path) -> tuple[pd.DataFr
     files = sorted(folder.glob("*.ogg"), key=lambda p: p.name)
     pairs = list(zip(df["audio_id"], df["site"]))
     found = {pair: _match(files, *pair) for pair in set(pairs)}
-    audio = [found[pair] for pair in pairs]
     t_start, t_end = chunk_spans(seconds_column(df, path))
-    keep = np.array([f is not None for f in audio], dtype=bool)
-    return pd.DataFrame({"row_id": df["row_id"].to_numpy(object)[keep],
-                         "audio_id": [f.stem for f in audio if f is not None],
-                         "path": [str(f) for f in audio if f is not None],
-                         "t_start": t_start[keep], "t_end": t_end[keep]}), keep
+    return rows_over_files(df["row_id"].tolist(), [found[pair] for pair in pairs], t_start, t_end)
 
 
 def _match(files: list[Path], audio_id: str, site: str) -> Path | None:

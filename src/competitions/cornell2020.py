@@ -23,7 +23,8 @@ from .base import WeakLabelCompetition
 from .tables import (birds_multi_hot, birds_submission, chunk_spans, empty_test_rows,
                      groups_from, names_by_class, parse_label_list, read_birds_solution,
                      read_table,
-                     recordings_table, require_filled, require_unique, seconds_column, stem_id)
+                     recordings_table, require_filled, require_unique, rows_over_files,
+                     seconds_column, stem_id)
 
 TRAIN_COLUMNS = ["ebird_code", "filename", "secondary_labels"]
 TEST_COLUMNS = ["site", "row_id", "seconds", "audio_id"]
@@ -117,17 +118,13 @@ class Cornell2020(WeakLabelCompetition):
         require_filled(df, path, ["filename", "seconds"])
         files = sorted(p for p in folder.iterdir() if p.is_file())
         found = {name: _starting(files, str(name).strip()) for name in df["filename"].unique()}
-        audio = [found[name] for name in df["filename"]]
-        keep = np.array([f is not None for f in audio], dtype=bool)
         t_start, t_end = chunk_spans(seconds_column(df, path))
         ids = (df["filename_seconds"].astype(str) if "filename_seconds" in df.columns
                else df["filename"].astype(str).str.strip() + "_"
                + pd.Series(t_end).map("{:g}".format))
         require_unique(ids.tolist(), path, "row (filename, seconds)")
-        rows = pd.DataFrame({"row_id": ids.to_numpy(object)[keep],
-                             "audio_id": [f.stem for f in audio if f is not None],
-                             "path": [str(f) for f in audio if f is not None],
-                             "t_start": t_start[keep], "t_end": t_end[keep]})
+        rows, keep = rows_over_files(ids.tolist(), [found[name] for name in df["filename"]],
+                                     t_start, t_end)
         truth = np.asarray(birds_multi_hot(df["birds"], self.classes)) > 0
         return rows, truth[keep].astype(np.float32)
 

@@ -142,6 +142,17 @@ def empty_test_rows() -> pd.DataFrame:
                          "t_end": pd.Series(dtype=float)})
 
 
+def rows_over_files(row_ids: Sequence[str], audio: Sequence[Path | None], t_start: np.ndarray,
+                    t_end: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Test rows (`row_id, audio_id, path, t_start, t_end`) of the table rows whose audio file
+    was found (`audio[i]` None: absent), and which table rows those are."""
+    keep = np.array([f is not None for f in audio], dtype=bool)
+    return pd.DataFrame({"row_id": np.asarray(row_ids, dtype=object)[keep],
+                         "audio_id": [f.stem for f in audio if f is not None],
+                         "path": [str(f) for f in audio if f is not None],
+                         "t_start": t_start[keep], "t_end": t_end[keep]}), keep
+
+
 def chunk_ends(frames: int, sample_rate: int, chunk: int = CHUNK) -> list[int]:
     """Ends (s) of the `chunk`-s rows covering a file, the last one possibly past its end;
     integer arithmetic so a 10.0-s file gives 5, 10 and not a spurious 15."""
