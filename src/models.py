@@ -18,7 +18,9 @@ from torchlibrosa.augmentation import SpecAugmentation
 from torchlibrosa.stft import LogmelFilterBank, Spectrogram
 
 from augment import build_mel_augment, mix
-from configs.base import TEACHER_BACKBONES
+from configs.base import HF_BACKBONES, TEACHER_BACKBONES
+from heads import SedHead
+from hf import build_hf
 from panns import PANNS_MODELS, SMALL_CNNS, SmallCnn, build_panns, norm_mel_bins
 from weights import fill_weights, match_weights, read_weights
 
@@ -99,48 +101,6 @@ def median_over_time(x: torch.Tensor) -> torch.Tensor:
 
 
 TEACHER_EMBEDDING = 1024  # BirdNET's embedding width (teacher.py): the student's to predict
-
-POOLINGS = ("attention", "max", "mean", "linear_softmax")
-
-
-class SedHead(nn.Module):
-    """Per-frame class probabilities pooled over time into a clip probability.
-
-    `attention` weighs frames with a learnt softmax whose logits are clamped to +-10 (so no
-    single frame takes all the weight through an overflow); `max` trusts the loudest frame,
-    `mean` all frames alike, and `linear_softmax` weighs each frame by its own probability.
-    """
-
-    def __init__(self, in_features: int, n_classes: int, hidden: int, dropout: float,
-                 pooling: str = "attention") -> None:
-        super().__init__()
-        if pooling not in POOLINGS:
-            raise SystemExit(f"unknown pooling {pooling!r}; known: {POOLINGS}")
-        self.pooling = pooling
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(in_features, hidden)
-        self.att = nn.Conv1d(hidden, n_classes, kernel_size=1)
-        self.cla = nn.Conv1d(hidden, n_classes, kernel_size=1)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(batch, channels, steps) -> clipwise (batch, classes), framewise (batch, steps,
-        classes)."""
-        # smooth over neighbouring steps: max keeps short calls, mean keeps long ones
-        x = F.max_pool1d(x, 3, 1, 1) + F.avg_pool1d(x, 3, 1, 1)
-        x = self.dropout(x)
-        x = F.relu(self.fc(x.transpose(1, 2))).transpose(1, 2)
-        x = self.dropout(x)
-        frame = torch.sigmoid(self.cla(x))
-        if self.pooling == "attention":
-            clip = (torch.softmax(torch.clamp(self.att(x), -10, 10), dim=-1) * frame).sum(-1)
-        elif self.pooling == "max":
-            clip = frame.max(dim=-1).values
-        elif self.pooling == "mean":
-            clip = frame.mean(dim=-1)
-        else:
-            clip = (frame * frame).sum(-1) / frame.sum(-1).clamp_min(1e-7)
-        return clip, frame.transpose(1, 2)
-
 
 OWN_BACKBONES = (*PANNS_MODELS, *SMALL_CNNS)  # this project's, besides timm's
 
@@ -291,6 +251,9 @@ def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
         raise SystemExit(f"backbone {cfg.backbone!r} is the BirdNET teacher, not a CNN: train.py "
                          "and infer.py run it through teacher.py")
     path = cfg.pretrained_path if weights else None
+    embed_dim = TEACHER_EMBEDDING if cfg.distill_embedding else 0
+    if cfg.backbone in HF_BACKBONES:
+        return build_hf(cfg, n_classes, path, embed_dim)
     if cfg.backbone.startswith("panns_"):
         if tuple(cfg.channels) != ("logmel",) or cfg.pooling != "attention" or cfg.pretrained:
             raise SystemExit(f"{cfg.backbone} takes one log-mel channel and its own head: set "
@@ -304,5 +267,4 @@ def build_model(cfg, n_classes: int, weights: bool = True) -> nn.Module:
                     pretrained_path=path, channels=tuple(cfg.channels),
                     head_hidden=cfg.head_hidden, dropout=cfg.dropout, pooling=cfg.pooling,
                     spec_augment=cfg.spec_augment, freq_pool=cfg.freq_pool,
-                    embed_dim=TEACHER_EMBEDDING if cfg.distill_embedding else 0,
-                    mel_augment=cfg.mel_augment)
+                    embed_dim=embed_dim, mel_augment=cfg.mel_augment)

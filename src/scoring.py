@@ -106,9 +106,15 @@ def validate(cfg, comp, models, valid_df: pd.DataFrame, y_valid: np.ndarray,
                                                     ensemble=True)}
     scores, preds, rows = score_recordings(cfg, comp, y_valid, {i: v for p in all_gather(part)
                                                                 for i, v in p.items()})
-    if cfg.valid_soundscapes and getattr(comp, "weak_labels", False):
+    if soundscape_view(cfg, comp):
         scores.update(soundscape_scores(cfg, comp, models, valid_df, y_valid.shape[1], device))
     return scores, preds, rows
+
+
+def soundscape_view(cfg, comp) -> bool:
+    """Whether validation scores a soundscape view too: weak-label formats with
+    valid_soundscapes set (labelled or synthetic soundscapes, soundscape_rows)."""
+    return bool(cfg.valid_soundscapes) and getattr(comp, "weak_labels", False)
 
 
 def soundscape_rows(cfg, comp, valid_df: pd.DataFrame, n_classes: int

@@ -176,7 +176,8 @@ def aggregate(cfg: Config, results: Path | None = None, argv: list[str] | None =
     from postprocess import Temporal, temporal_rows
     from recordings import load_train_table, multi_hot
     from scoring import (predict_timelines, recording_rows, recording_score, reduced_rows,
-                         scape_metrics, score_recordings, soundscape_rows)
+                         scape_metrics, score_recordings, soundscape_rows,
+                         soundscape_view)
     from windows import RecordingWindows
 
     context = run_context(["aggregate", *(argv or [cfg.name])])
@@ -201,8 +202,7 @@ def aggregate(cfg: Config, results: Path | None = None, argv: list[str] | None =
         valid = recordings[recordings.fold == fold]
         y_valid = multi_hot(valid["labels"], len(comp.classes))
         scape_rows, scape_y = (soundscape_rows(cfg, comp, valid, len(comp.classes))
-                               if cfg.valid_soundscapes and getattr(comp, "weak_labels", False)
-                               else (None, None))
+                               if soundscape_view(cfg, comp) else (None, None))
         for label, changes in windows.items():
             wcfg = with_fields(cfg, **changes)
             with torch.no_grad():
@@ -253,10 +253,10 @@ def levels(cfg: Config, snr_dbs: list[tuple[float, float]], results: Path | None
     from competitions import competition_for
     from engine import resolve_device
     from recordings import load_train_table
-    from scoring import soundscape_scores
+    from scoring import soundscape_scores, soundscape_view
 
     comp = competition_for(cfg)
-    if not cfg.valid_soundscapes or not getattr(comp, "weak_labels", False):
+    if not soundscape_view(cfg, comp):
         raise SystemExit(f"{cfg.name}: no soundscape view to vary (valid_soundscapes is None, "
                          "or the format is not weak-label)")
     context = run_context(["levels", *(argv or [cfg.name])])

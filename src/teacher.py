@@ -34,12 +34,13 @@ from configs.base import TEACHER_BACKBONES
 from engine import save_checkpoint
 from folds import fold_split, out_of_fold
 from losses import weighted_bce
-from models import SedHead
+from heads import SedHead
 from oof import ROW_SECONDS, run_dir, save_fold_part
 from pseudo import pseudo_labels
 from recordings import multi_hot
 from inference import fill_failed
-from scoring import finish_rows, recording_results, row_reducer, score_recordings
+from scoring import (finish_rows, recording_results, row_reducer, scape_metrics,
+                     score_recordings, soundscape_rows, soundscape_view)
 from training import warmup_schedule
 
 SAMPLE_RATE = 48000
@@ -353,6 +354,12 @@ def run_folds(cfg, comp, recordings, events=None, folds: list[int] = (), device=
         results = {k: recording_results(cfg, t, 1 / cfg.teacher_hop)
                    for k, t in enumerate(timelines)}  # reduced as a CNN's validation
         scores, preds, rows = score_recordings(cfg, comp, y_valid, results)
+        if soundscape_view(cfg, comp):  # the same rows as a CNN's validation scores
+            scape, y_scape = soundscape_rows(cfg, comp, valid, len(comp.classes))
+            if len(scape):
+                heads = [model] if cfg.backbone == "birdnet_head" else []
+                scores.update(scape_metrics(y_scape, teacher_rows(cfg, index, heads, scape,
+                                                                  None)))
         save_fold_part(cfg, fold, valid["id"].tolist(), preds, rows)
         write_json(run_dir(cfg) / f"scores_fold{fold}.json", scores)
         print(f"fold{fold} {cfg.backbone}: " + " ".join(f"{k} {v:.4f}" for k, v in scores.items()))
@@ -362,20 +369,29 @@ def run_folds(cfg, comp, recordings, events=None, folds: list[int] = (), device=
 def predict_rows(cfg, comp, rows: pd.DataFrame, fallback: np.ndarray | None = None,
                  fallback_name: str = "zero scores") -> np.ndarray:
     """Test rows scored by a teacher experiment (infer.py): the zero-shot teacher, or the mean
-    of the fold EmbeddingHeads, on the recording's window timeline, reduced to rows by the
-    code that reduces a CNN's (scoring.py). Test audio missing from the teacher cache (e.g.
-    `--audio-dir`) is run through BirdNET on the spot; the rows of a file that cannot be read
-    get `fallback`, as infer.py gives them (inference.fill_failed)."""
-    index = competition_map(cfg, comp)
+    of the fold EmbeddingHeads. Test audio missing from the teacher cache (e.g. `--audio-dir`)
+    is run through BirdNET on the spot."""
     heads = load_heads(cfg, len(comp.classes)) if cfg.backbone == "birdnet_head" else []
+    return teacher_rows(cfg, competition_map(cfg, comp), heads, rows, "test", fallback,
+                        fallback_name)
+
+
+def teacher_rows(cfg, index: np.ndarray, heads: list[nn.Module], rows: pd.DataFrame,
+                 split: str | None, fallback: np.ndarray | None = None,
+                 fallback_name: str = "zero scores") -> np.ndarray:
+    """Rows scored by the zero-shot teacher (`heads` empty) or the mean of `heads` on each
+    recording's window timeline, reduced to rows by the code that reduces a CNN's (scoring.py).
+    A recording's teacher outputs come from the cache of `split`, else from BirdNET on the
+    spot (split None: the soundscape view, whose ids repeat across folds); the rows of a file
+    that cannot be read get `fallback`, as infer.py gives them (inference.fill_failed)."""
     audio = rows.drop_duplicates("audio_id")[["audio_id", "path"]].reset_index(drop=True)
     row_index = [np.flatnonzero(rows["audio_id"].to_numpy() == a) for a in audio["audio_id"]]
     t_start, t_end = rows["t_start"].to_numpy(float), rows["t_end"].to_numpy(float)
-    scores = np.zeros((len(rows), len(comp.classes)), dtype=np.float32)
+    scores = np.zeros((len(rows), len(index)), dtype=np.float32)
     failed: dict[int, str] = {}
     for r, (audio_id, path) in enumerate(zip(audio["audio_id"], audio["path"])):
-        if teacher_path(cfg, "test", audio_id).exists():
-            data = load_teacher(cfg, "test", audio_id)
+        if split and teacher_path(cfg, split, audio_id).exists():
+            data = load_teacher(cfg, split, audio_id)
         else:
             try:
                 data = run_teacher(shared_birdnet(), path, cfg.sample_rate, cfg.teacher_hop)

@@ -16,8 +16,8 @@ import configs
 from configs import CONFIGS, EXPERIMENTS, FIELDS, Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
-USER_FACING = {"__init__.py", "base.py", "exp000.py", "exp001.py", "exp002.py", "bird.py",
-               "birdsong.py", "birdsong_birdnet.csv",
+USER_FACING = {"__init__.py", "base.py", "exp000.py", "exp001.py", "exp002.py", "exp003.py",
+               "bird.py", "birdsong.py", "birdsong_birdnet.csv",
                *(f"birdclef{y}.py" for y in range(2021, 2026))}  # the competition templates
 
 

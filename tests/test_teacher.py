@@ -1,5 +1,6 @@
 """The optional BirdNET teacher: class mapping, the cached windows, distillation targets.
 Tests that run the model skip when the extra (requirements-teacher.txt) is not installed."""
+import json
 from pathlib import Path
 
 import numpy as np
@@ -193,6 +194,7 @@ def birdclef_demo(tmp_path_factory):
     return work
 
 
+SCAPES = dict(length=12.0, calls=(1, 2), seconds=(1.0, 2.0), snr_db=(0.0, 20.0), uses=2)
 BIRDCLEF_DEMO = dict(competition="birdclef", data_dir="input/demo", sample_rate=16000,
                      n_folds=2, teacher_hop=3.0, batch_size=4, head_hidden=16, duration=3.0,
                      num_workers=0)
@@ -204,22 +206,38 @@ def test_teacher_experiments_write_oof_and_submission(backbone, birdclef_demo, w
     import infer
     import prepare
     import train
-    from oof import Oof
+    from competitions import competition_for
+    from oof import Oof, run_dir
+    from recordings import load_train_table
+    from scoring import scape_metrics, soundscape_rows
 
     config = write_config(birdclef_demo / f"t{backbone}.py", backbone=backbone, epochs=2,
-                          **BIRDCLEF_DEMO)
+                          valid_soundscapes=SCAPES, **BIRDCLEF_DEMO)
     with cwd(birdclef_demo):
         for step in (prepare, train, infer):
             step.main([config])
         oof = Oof.load(f"oof/t{backbone}.npy")
         sub = pd.read_csv(f"submissions/t{backbone}.csv")
         solution = pd.read_csv("input/demo.solution.csv")
+        cfg = load_config(config)
         if backbone == "birdnet_head":  # the heads train out of fold as the CNNs do
-            assert assert_out_of_fold(Path(f"models/t{backbone}"), folds_path(
-                load_config(config))) == 2
+            assert assert_out_of_fold(Path(f"models/t{backbone}"), folds_path(cfg)) == 2
+        # the soundscape view scores a teacher as validation scores a CNN: fold 0's rows,
+        # scored again by fold 0's teacher, give the fold's scape_* figures
+        comp = competition_for(cfg)
+        recordings, _ = load_train_table(cfg, comp)
+        scape, y_scape = soundscape_rows(cfg, comp, recordings[recordings.fold == 0], 3)
+        heads = teacher.load_heads(cfg, 3)[:1] if backbone == "birdnet_head" else []
+        again = scape_metrics(y_scape, teacher.teacher_rows(
+            cfg, teacher.competition_map(cfg, comp), heads, scape, None))
+        fold0 = json.loads((run_dir(cfg) / "scores_fold0.json").read_text())
     assert oof.preds.shape == (6, 3) and np.isfinite(oof.preds).all()
     assert sub["row_id"].tolist() == solution["row_id"].tolist()
     assert list(sub.columns[1:]) == oof.classes and sub[oof.classes].to_numpy().max() > 0
+    assert y_scape.sum() > 0 and len(scape) == len(y_scape) > 0
+    assert set(again) <= set(fold0)
+    for key, value in again.items():
+        assert fold0[key] == pytest.approx(value, abs=1e-6, nan_ok=True), key
 
 
 @needs_birdnet

@@ -25,6 +25,8 @@ class ConfigError(SystemExit):
 
 # backbones that are not a CNN train.py trains but the optional BirdNET teacher (teacher.py)
 TEACHER_BACKBONES = ("birdnet", "birdnet_head")
+# transformers audio encoders under the SED head (hf.py): 16-kHz audio, weights from a folder
+HF_BACKBONES = ("hf_ast", "hf_hubert", "hf_wav2vec2")
 SOUNDSCAPE_KEYS = frozenset({"length", "calls", "seconds", "snr_db", "uses"})
 
 
@@ -63,9 +65,12 @@ class Config:
     fmax: float | None = None  # None = sample_rate / 2
     # --- model ----------------------------------------------------------------------
     channels: tuple[str, ...] = ("logmel",)  # input channels: logmel, pcen, power (repeatable)
-    backbone: str = "tf_efficientnet_b0"  # any timm model name, or panns_cnn14(_att)
+    backbone: str = "tf_efficientnet_b0"  # any timm model name, panns_cnn14(_att), or hf_ast,
+    #                                    hf_hubert, hf_wav2vec2 (transformers encoders, hf.py)
     pretrained: bool = False  # ImageNet weights through timm (needs internet or the HF cache)
     pretrained_path: str | None = None  # local weights file, e.g. a Kaggle dataset under input/
+    #                                     (for hf_* a folder save_pretrained wrote)
+    hf_config: dict | None = None  # hf_* without weights: the transformers config's fields
     pooling: str = "attention"  # attention, max, mean, linear_softmax
     freq_pool: str = "mean"  # the CNN features' frequency axis: mean, or flatten (keeps pitch)
     head_hidden: int = 512
@@ -221,6 +226,19 @@ class Config:
             (not self.pseudo_labels or bool(self.distill_audio and not self.distill_embedding),
              "pseudo_labels label the distill_audio recordings, and have no embeddings: set "
              "distill_audio, and distill_embedding = 0"),
+            (self.backbone not in HF_BACKBONES or self.sample_rate == 16000,
+             f"backbone {self.backbone!r} reads 16-kHz audio: set sample_rate = 16000 (the "
+             "cache follows it)"),
+            (self.backbone not in HF_BACKBONES or not self.pretrained,
+             f"backbone {self.backbone!r} takes its weights from a local folder: set "
+             "pretrained_path to it (save_pretrained's config.json + model.safetensors) and "
+             "pretrained = False; nothing is downloaded"),
+            (not (self.hf_config and self.pretrained_path),
+             "hf_config builds a model without weights; a pretrained_path folder brings its "
+             "own config.json: drop one of them"),
+            (not self.hf_config or self.backbone in HF_BACKBONES,
+             f"hf_config configures the transformers backbones {HF_BACKBONES}, not "
+             f"{self.backbone!r}"),
             (not (self.full_fit and self.backbone in TEACHER_BACKBONES),
              f"backbone {self.backbone!r} has no full fit: infer.py scores the test with "
              "BirdNET (birdnet) or the fold heads (birdnet_head); set full_fit = False"),

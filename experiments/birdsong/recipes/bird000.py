@@ -46,6 +46,7 @@ class Config(Base):
     backbone = "tf_efficientnet_b0"
     pretrained = False
     pretrained_path = None
+    hf_config = None  # added with the field (hf.py); None is the behaviour before it
     pooling = "attention"
     freq_pool = "mean"
     head_hidden = 1024

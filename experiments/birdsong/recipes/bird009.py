@@ -46,6 +46,7 @@ class Config(Base):
     backbone = "mobilenetv3_small_100"
     pretrained = False
     pretrained_path = None
+    hf_config = None  # added with the field (hf.py); None is the behaviour before it
     pooling = "attention"
     freq_pool = "flatten"
     head_hidden = 512
