@@ -1,10 +1,7 @@
 """bird084 with the denoised channel gated (`gated`: less 6 dB, floored at 0), so a
 background-only stretch reads as silence.
 
-On the soundscape view bird083's folds scored background-only rows higher than rows with a
-call (mean top score 0.80 against 0.70 on fold 0; a call's row against empty rows: AUC 0.75):
-PCEN and the median-subtracted channel make quiet noise look like structure, since both divide
-out the level that tells a soundscape's empty row from a call."""
+Why: bird091's docstring (bird083 scored background-only rows above rows with a call)."""
 from experiments.birdsong.recipes.bird083 import Config as Recipe
 
 
