@@ -101,9 +101,10 @@ def nearest_tokens(n_frames: int, hop_length: int, centres: torch.Tensor) -> tor
     return torch.bucketize(at, mids.to(torch.float64))
 
 
-def read_folder(path: str | Path, family: str) -> dict:
-    """The config.json of a weights folder, refused when it is missing, holds no weights or
-    is another architecture's: asked-for weights never become a random model."""
+def check_folder(path: str | Path, family: str) -> None:
+    """Stop unless `path` is a weights folder of `family`: missing, without config.json or
+    weights, or another architecture's (its model_type), asked-for weights would otherwise
+    become a random model or transformers' own traceback."""
     folder = Path(path)
     if not folder.is_dir():
         raise SystemExit(f"pretrained_path {folder}: no such folder. {family} loads a folder "
@@ -118,7 +119,6 @@ def read_folder(path: str | Path, family: str) -> dict:
     if config.get("model_type") != wanted:
         raise SystemExit(f"pretrained_path {folder} holds a {config.get('model_type')!r} model; "
                          f"backbone {family!r} loads {wanted!r} (model_type in config.json)")
-    return config
 
 
 def build_encoder(family: str, pretrained_path: str | None, overrides: dict) -> nn.Module:
@@ -129,7 +129,7 @@ def build_encoder(family: str, pretrained_path: str | None, overrides: dict) -> 
     model_name, config_name, _ = FAMILIES[family]
     model_cls = getattr(transformers, model_name)
     if pretrained_path:
-        read_folder(pretrained_path, family)
+        check_folder(pretrained_path, family)
         model, info = model_cls.from_pretrained(pretrained_path, local_files_only=True,
                                                 output_loading_info=True)
         missing = [k for k in info.get("missing_keys", ()) if "masked_spec_embed" not in k]

@@ -230,6 +230,17 @@ def teacher_probs(logits: np.ndarray, index: np.ndarray) -> np.ndarray:
     return probs
 
 
+def teacher_timeline(data: dict[str, np.ndarray], index: np.ndarray,
+                     heads: list[nn.Module]) -> np.ndarray:
+    """(windows, classes) scores of one recording's cached teacher outputs: the zero-shot
+    teacher's probabilities (`heads` empty), else the mean of the heads on its embeddings."""
+    if not heads:
+        return teacher_probs(data["logits"], index)
+    with torch.inference_mode():
+        x = torch.from_numpy(data["embeddings"][None].astype(np.float32))
+        return np.mean([h(x)["framewise_output"][0].numpy() for h in heads], axis=0)
+
+
 def competition_map(cfg, comp) -> np.ndarray:
     """The class map of an experiment's competition, reporting classes it cannot map."""
     index, missing = class_map(comp.classes, comp.species_names(), birdnet_labels(),
@@ -341,23 +352,19 @@ def run_folds(cfg, comp, recordings, events=None, folds: list[int] = (), device=
         train, valid = fold_split(recordings, fold)
         trained_on = out_of_fold(train, valid, f"fold{fold}")
         y_valid = multi_hot(valid["labels"], len(comp.classes))
-        if cfg.backbone == "birdnet":
-            timelines = [teacher_probs(data[i]["logits"], index) for i in valid["id"]]
-        else:
-            model = train_head(cfg, [data[i]["embeddings"] for i in train["id"]],
-                               multi_hot(train["labels"], len(comp.classes)), cfg.seed + fold)
-            with torch.inference_mode():
-                timelines = [model(torch.from_numpy(data[i]["embeddings"][None].astype(
-                    np.float32)))["framewise_output"][0].numpy() for i in valid["id"]]
-            save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", model, epoch=cfg.epochs - 1,
+        heads = []  # birdnet: the teacher zero-shot
+        if cfg.backbone == "birdnet_head":
+            heads = [train_head(cfg, [data[i]["embeddings"] for i in train["id"]],
+                                multi_hot(train["labels"], len(comp.classes)), cfg.seed + fold)]
+            save_checkpoint(run_dir(cfg) / f"fold{fold}.pt", heads[0], epoch=cfg.epochs - 1,
                             classes=comp.classes, config=cfg.to_dict(), trained_on=trained_on)
+        timelines = [teacher_timeline(data[i], index, heads) for i in valid["id"]]
         results = {k: recording_results(cfg, t, 1 / cfg.teacher_hop)
                    for k, t in enumerate(timelines)}  # reduced as a CNN's validation
         scores, preds, rows = score_recordings(cfg, comp, y_valid, results)
         if soundscape_view(cfg, comp):  # the same rows as a CNN's validation scores
             scape, y_scape = soundscape_rows(cfg, comp, valid, len(comp.classes))
             if len(scape):
-                heads = [model] if cfg.backbone == "birdnet_head" else []
                 scores.update(scape_metrics(y_scape, teacher_rows(cfg, index, heads, scape,
                                                                   None)))
         save_fold_part(cfg, fold, valid["id"].tolist(), preds, rows)
@@ -398,15 +405,9 @@ def teacher_rows(cfg, index: np.ndarray, heads: list[nn.Module], rows: pd.DataFr
             except AudioError as e:
                 failed[r] = str(e)
                 continue
-        if heads:
-            with torch.inference_mode():
-                x = torch.from_numpy(data["embeddings"][None].astype(np.float32))
-                timeline = np.mean([h(x)["framewise_output"][0].numpy() for h in heads], axis=0)
-        else:
-            timeline = teacher_probs(data["logits"], index)
         idx = row_index[r]
         reducer = row_reducer(cfg, t_start[idx], t_end[idx], 1.0 / cfg.teacher_hop)
-        reducer.add(0, timeline)
+        reducer.add(0, teacher_timeline(data, index, heads))
         scores[idx] = reducer.result()
     if failed:
         fill_failed([scores], failed, audio, row_index, fallback, fallback_name)
