@@ -7,12 +7,16 @@
                                              # model.safetensors), e.g. a Kaggle dataset
     hf_config = dict(hidden_size=192, ...)   # no weights: a model built from its config
 
-All of them read 16-kHz audio (`sample_rate = 16000`: the cache follows the backbone). The
+    backbone = "hf_clap"       # CLAP's audio tower (HTSAT, a Swin transformer) on its log-mel
+
+AST and the waveform encoders read 16-kHz audio, CLAP 48-kHz (`sample_rate`: the cache follows
+the backbone, SAMPLE_RATES). The
 encoder's token sequence goes through `heads.SedHead`, and each output frame takes the token
 whose receptive field is centred nearest to it, so `framewise_output` keeps the pipeline's
 timeline (frame i at i * hop_length / sample_rate seconds) and rows, stitching, export and
-blending work as for a CNN. AST sees its input in chunks of the length it was built for
-(`max_length` fbank frames), so a window longer than a checkpoint's 10.24 s still fits.
+blending work as for a CNN. AST and CLAP see their input in chunks of the length they were
+built for (AST's `max_length` fbank frames, CLAP's spec_size x freq_ratio frames), so a window
+longer than a checkpoint's 10.24 s still fits.
 
 `transformers` is imported only when such a backbone is built: its import is slow.
 """
@@ -29,13 +33,16 @@ import torch.nn as nn
 from augment import mix
 from heads import SedHead
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = 16000  # AST's and the waveform encoders'
 # backbone -> (transformers model class, config class, model_type in a folder's config.json)
 FAMILIES = {
     "hf_ast": ("ASTModel", "ASTConfig", "audio-spectrogram-transformer"),
     "hf_hubert": ("HubertModel", "HubertConfig", "hubert"),
     "hf_wav2vec2": ("Wav2Vec2Model", "Wav2Vec2Config", "wav2vec2"),
+    "hf_clap": ("ClapAudioModel", "ClapAudioConfig", "clap_audio_model"),
 }
+CLAP_FULL = "clap"  # a whole CLAP (text and audio towers): its audio tower is taken
+DB_FLOOR = -100.0  # CLAP's log-mel of silence: 10 log10 of its 1e-10 floor
 # AST's Kaldi fbank, as ASTFeatureExtractor computes it: 25-ms frames every 10 ms at 16 kHz
 FBANK_WIN, FBANK_HOP, FBANK_FFT = 400, 160, 512
 AUDIOSET_MEAN, AUDIOSET_STD = -4.2677393, 4.5689974  # ASTFeatureExtractor's defaults
@@ -84,6 +91,37 @@ class KaldiFbank(nn.Module):
         return (fbank - self.mean) / (2 * self.std)
 
 
+class ClapMel(nn.Module):
+    """CLAP's input in torch, as ClapFeatureExtractor computes it for an unfused checkpoint:
+    a centred STFT (reflect padding, periodic Hann window), power, librosa's (Slaney) mel
+    filters, 10 log10 floored at 1e-10. No normalisation: the model's own BatchNorm does it.
+    Frame k is centred at sample k * hop_length."""
+
+    def __init__(self, mel_bins: int = 64, sample_rate: int = 48000, n_fft: int = 1024,
+                 hop_length: int = 480, fmin: float = 0.0, fmax: float = 14000.0) -> None:
+        super().__init__()
+        from transformers.audio_utils import mel_filter_bank
+
+        mel = mel_filter_bank(num_frequency_bins=n_fft // 2 + 1, num_mel_filters=mel_bins,
+                              min_frequency=fmin, max_frequency=fmax, sampling_rate=sample_rate,
+                              norm="slaney", mel_scale="slaney")
+        self.register_buffer("mel", torch.tensor(mel, dtype=torch.float32), persistent=False)
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+        self.n_fft, self.hop_length = n_fft, hop_length
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """(batch, samples) -> (batch, frames, mel_bins) in dB."""
+        with torch.autocast(wave.device.type, enabled=False):
+            wave = wave.float()
+            pad = self.n_fft // 2
+            if wave.shape[1] <= pad:  # reflect padding needs more samples than it adds
+                wave = nn.functional.pad(wave, (0, pad + 1 - wave.shape[1]))
+            x = nn.functional.pad(wave[:, None], (pad, pad), mode="reflect")[:, 0]
+            x = x.unfold(1, self.n_fft, self.hop_length)
+            power = torch.fft.rfft(x * self.window).abs().pow(2)
+            return 10 * torch.log10((power @ self.mel).clamp_min(1e-10))
+
+
 def receptive_field(kernels: list[int], strides: list[int]) -> tuple[int, int]:
     """(size, stride) in samples of one output step of a stack of 1-d convolutions."""
     size, jump = 1, 1
@@ -116,6 +154,8 @@ def check_folder(path: str | Path, family: str) -> None:
         raise SystemExit(f"pretrained_path {folder}: no weights (*.safetensors or *.bin)")
     config = json.loads((folder / "config.json").read_text())
     wanted = FAMILIES[family][2]
+    if family == "hf_clap" and config.get("model_type") == CLAP_FULL:
+        return
     if config.get("model_type") != wanted:
         raise SystemExit(f"pretrained_path {folder} holds a {config.get('model_type')!r} model; "
                          f"backbone {family!r} loads {wanted!r} (model_type in config.json)")
@@ -130,6 +170,9 @@ def build_encoder(family: str, pretrained_path: str | None, overrides: dict) -> 
     model_cls = getattr(transformers, model_name)
     if pretrained_path:
         check_folder(pretrained_path, family)
+        whole = json.loads((Path(pretrained_path) / "config.json").read_text())
+        if whole.get("model_type") == CLAP_FULL:  # the audio tower of a whole CLAP
+            model_cls = transformers.ClapModel
         model, info = model_cls.from_pretrained(pretrained_path, local_files_only=True,
                                                 output_loading_info=True)
         missing = [k for k in info.get("missing_keys", ()) if "masked_spec_embed" not in k]
@@ -137,6 +180,8 @@ def build_encoder(family: str, pretrained_path: str | None, overrides: dict) -> 
             raise SystemExit(f"pretrained_path {pretrained_path}: {len(missing)} weight(s) of "
                              f"{model_name} missing, e.g. {missing[:3]}: not this family's "
                              "checkpoint")
+        if model_cls is transformers.ClapModel:
+            model = model.audio_model  # the text tower is dropped
         print(f"pretrained_path {pretrained_path}: loaded {model_name} "
               f"({sum(p.numel() for p in model.parameters()) / 1e6:.1f} M parameters)")
         return model
@@ -158,19 +203,32 @@ class HfSedModel(nn.Module):
         self.family, self.encoder, self.hop_length = family, encoder, hop_length
         config = encoder.config
         normalise = normalise or {}
+        self.fbank = self.mel = None
+        width = config.hidden_size
         if family == "hf_ast":
             self.fbank = KaldiFbank(config.num_mel_bins, normalise.get("mean", AUDIOSET_MEAN),
                                     normalise.get("std", AUDIOSET_STD))
             self.chunk = config.max_length  # fbank frames the position embeddings cover
+        elif family == "hf_clap":
+            if config.enable_fusion:
+                raise SystemExit("a fused CLAP (enable_fusion: four views of each clip) is not "
+                                 "supported: use an unfused checkpoint, e.g. clap-htsat-unfused")
+            self.mel = ClapMel(config.num_mel_bins, **clap_mel_settings(normalise))
+            # the Swin image: spec_size x freq_ratio frames folded into freq_ratio rows
+            self.chunk = config.spec_size * (config.spec_size // config.num_mel_bins)
+            width = int(config.patch_embeds_hidden_size * 2 ** (len(config.depths) - 1))
         else:
-            self.fbank = None
             self.do_normalize = bool(normalise.get("do_normalize", True))
         # no front end shared across an ensemble's models (backends.Ensemble): the output's
         # frame count needs the waveform's own length, which an fbank does not keep exactly
         self.front_end_spec = None
-        width = config.hidden_size
         self.head = SedHead(width, n_classes, head_hidden, dropout, pooling)
         self.embed = nn.Linear(width, embed_dim) if embed_dim else None
+
+    @property
+    def trunk(self) -> nn.Module:
+        """What layer_decay and freeze_epochs act on (param_groups)."""
+        return self.encoder
 
     def front_end(self, wave: torch.Tensor) -> torch.Tensor:
         """(batch, samples) -> the fixed input the encoder reads: AST's normalised fbank
@@ -178,6 +236,8 @@ class HfSedModel(nn.Module):
         checkpoint's feature extractor does so."""
         if self.fbank is not None:
             return self.fbank.normalise(self.fbank(wave))
+        if self.mel is not None:
+            return self.mel(wave)
         if not self.do_normalize:
             return wave
         wave = wave.float()
@@ -186,6 +246,8 @@ class HfSedModel(nn.Module):
 
     def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The encoder's time steps (batch, steps, width) and each step's centre in samples."""
+        if self.mel is not None:
+            return self.clap_tokens(x)
         if self.fbank is None:
             hidden = self.encoder(input_values=x).last_hidden_state
             size, stride = receptive_field(self.encoder.config.conv_kernel,
@@ -209,6 +271,21 @@ class HfSedModel(nn.Module):
                    + (FBANK_WIN - 1) / 2)  # fbank frame k is centred at 160 k + 199.5
         return hidden, centres
 
+    def clap_tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """CLAP's time steps: each chunk of `chunk` frames (the last padded with silence)
+        becomes the Swin's image; its output (batch, width, freq, steps) is averaged over
+        frequency, and step j covers the chunk's frames j * chunk / steps onwards."""
+        n_chunks = max(1, math.ceil(x.shape[1] / self.chunk))
+        x = nn.functional.pad(x, (0, 0, 0, n_chunks * self.chunk - x.shape[1]), value=DB_FLOOR)
+        chunks = x.reshape(x.shape[0] * n_chunks, 1, self.chunk, x.shape[2])
+        hidden = self.encoder(input_features=chunks).last_hidden_state.mean(dim=2)
+        steps = hidden.shape[-1]
+        hidden = hidden.transpose(1, 2).reshape(x.shape[0], n_chunks * steps, -1)
+        span = self.chunk / steps
+        centres = (torch.arange(n_chunks * steps, dtype=torch.float64) * span
+                   + (span - 1) / 2) * self.mel.hop_length
+        return hidden, centres
+
     def forward(self, wave: torch.Tensor,
                 mixup: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """`mixup` = (permutation, weights) mixes the batch at the encoder's input."""
@@ -225,13 +302,24 @@ class HfSedModel(nn.Module):
         return out
 
 
+# preprocessor_config.json's keys for CLAP's log-mel -> ClapMel's arguments
+CLAP_MEL = {"sampling_rate": "sample_rate", "fft_window_size": "n_fft",
+            "hop_length": "hop_length", "frequency_min": "fmin", "frequency_max": "fmax"}
+CLAP_DEFAULTS = {"sample_rate": 48000, "n_fft": 1024, "hop_length": 480, "fmin": 50.0,
+                 "fmax": 14000.0}  # laion's CLAP checkpoints'
+
+
+def clap_mel_settings(found: dict) -> dict:
+    return {arg: found.get(key, CLAP_DEFAULTS[arg]) for key, arg in CLAP_MEL.items()}
+
+
 def preprocessor_settings(pretrained_path: str | None) -> dict:
-    """The normalisation a checkpoint's preprocessor_config.json states (AST's mean and std,
-    a waveform encoder's do_normalize), where the folder has one."""
+    """What a checkpoint's preprocessor_config.json states of its input (AST's mean and std,
+    a waveform encoder's do_normalize, CLAP's STFT and mel range), where the folder has one."""
     if not pretrained_path or not (Path(pretrained_path) / "preprocessor_config.json").is_file():
         return {}
     found = json.loads((Path(pretrained_path) / "preprocessor_config.json").read_text())
-    return {k: found[k] for k in ("mean", "std", "do_normalize") if k in found}
+    return {k: found[k] for k in ("mean", "std", "do_normalize", *CLAP_MEL) if k in found}
 
 
 def build_hf(cfg, n_classes: int, path: str | None, embed_dim: int = 0) -> HfSedModel:
@@ -241,6 +329,10 @@ def build_hf(cfg, n_classes: int, path: str | None, embed_dim: int = 0) -> HfSed
     if cfg.backbone == "hf_ast" and not path:
         overrides.setdefault("num_mel_bins", cfg.mel_bins)
         overrides.setdefault("max_length", KaldiFbank.frames(int(cfg.duration * SAMPLE_RATE)))
+    settings = preprocessor_settings(path)
+    if settings.get("sampling_rate", cfg.sample_rate) != cfg.sample_rate:
+        raise SystemExit(f"pretrained_path {path} reads {settings['sampling_rate']}-Hz audio "
+                         f"(preprocessor_config.json); sample_rate is {cfg.sample_rate}")
     encoder = build_encoder(cfg.backbone, path, overrides)
     return HfSedModel(cfg.backbone, encoder, n_classes, cfg.hop_length, cfg.head_hidden,
-                      cfg.dropout, cfg.pooling, embed_dim, preprocessor_settings(path))
+                      cfg.dropout, cfg.pooling, embed_dim, settings)

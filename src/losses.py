@@ -42,9 +42,16 @@ class PANNsLoss(nn.Module):
         return weighted_bce(output["clipwise_output"], batch["target"], batch["weight"])
 
 
+def frame_max_bce(output: dict, batch: dict) -> torch.Tensor:
+    """BCE on each class's highest frame: the loudest frame itself carries the label, and no
+    frame may score a class the crop lacks. Clip labels alone leave the frames that attention
+    ignores free to score anything, and inference reads rows off those frames."""
+    frame_max = output["framewise_output"].max(dim=1).values
+    return weighted_bce(frame_max, batch["target"], batch["weight"])
+
+
 class ClipFrameLoss(nn.Module):
-    """Clipwise BCE plus `frame_weight` x BCE on the max of the framewise output: the max
-    term makes the loudest frame itself carry the label, sharpening localisation."""
+    """Clipwise BCE plus `frame_weight` x `frame_max_bce`."""
 
     def __init__(self, frame_weight: float = 0.5) -> None:
         super().__init__()
@@ -52,8 +59,7 @@ class ClipFrameLoss(nn.Module):
 
     def forward(self, output: dict, batch: dict) -> torch.Tensor:
         clip = weighted_bce(output["clipwise_output"], batch["target"], batch["weight"])
-        frame_max = output["framewise_output"].max(dim=1).values
-        return clip + self.frame_weight * weighted_bce(frame_max, batch["target"], batch["weight"])
+        return clip + self.frame_weight * frame_max_bce(output, batch)
 
 
 class FocalLoss(nn.Module):
@@ -93,11 +99,14 @@ class SoftmaxLoss(nn.Module):
     teach "not this class", while the softmax says which one. Crops without a label (no-call)
     only get the BCE term. `smoothing` moves that share of each softmax target evenly onto all
     classes (label smoothing as in Szegedy et al. 2016; the config's `label_smoothing`
-    smooths every BCE target towards 0.5 instead, far too much for a softmax over 86)."""
+    smooths every BCE target towards 0.5 instead, far too much for a softmax over 86).
+    `frame_weight` adds that weight x `frame_max_bce`."""
 
-    def __init__(self, bce_weight: float = 1.0, smoothing: float = 0.0) -> None:
+    def __init__(self, bce_weight: float = 1.0, smoothing: float = 0.0,
+                 frame_weight: float = 0.0) -> None:
         super().__init__()
         self.bce_weight, self.smoothing = bce_weight, smoothing
+        self.frame_weight = frame_weight
 
     def forward(self, output: dict, batch: dict) -> torch.Tensor:
         prob = _prob(output["clipwise_output"])
@@ -106,7 +115,10 @@ class SoftmaxLoss(nn.Module):
         share = target / target.sum(dim=1, keepdim=True).clamp_min(EPS)
         share = (1 - self.smoothing) * share + self.smoothing / share.shape[1]
         ce = soft_cross_entropy(_logit(prob)[labelled], share[labelled]).sum() / max(1, len(prob))
-        return ce + self.bce_weight * weighted_bce(prob, batch["target"], batch["weight"])
+        loss = ce + self.bce_weight * weighted_bce(prob, batch["target"], batch["weight"])
+        if self.frame_weight:
+            loss = loss + self.frame_weight * frame_max_bce(output, batch)
+        return loss
 
 
 class Distill(nn.Module):

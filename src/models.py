@@ -187,6 +187,11 @@ class SedModel(nn.Module):
         if pretrained_path:
             self.load_pretrained(pretrained_path)
 
+    @property
+    def trunk(self) -> nn.Module:
+        """What layer_decay and freeze_epochs act on (param_groups)."""
+        return self.backbone
+
     def load_pretrained(self, path: str | Path) -> None:
         """Weights from a file: a whole SedModel's (this project's fold<K>.pt or full.pt, a
         trained run as the starting point) when every learnt tensor fits, else the backbone's,

@@ -90,7 +90,7 @@ def absolute(spec: str) -> str:
 
 
 def sweep_cv(experiments: list[str], seeds: int = 1, results: Path | None = None,
-             argv: list[str] | None = None) -> list[dict]:
+             argv: list[str] | None = None, first: int = 0) -> list[dict]:
     """Train each experiment from scratch in a scratch folder (the user's models/ and oof/ are
     left alone; input/ is shared, so the audio cache is reused), print the validation scores of
     each fold's kept epoch, averaged over folds with their spread, and the CPU-minutes (all
@@ -100,7 +100,8 @@ def sweep_cv(experiments: list[str], seeds: int = 1, results: Path | None = None
     With `seeds` N > 1 each experiment is trained N times, from seeds seed, seed + 1, ...,
     on the same folds, and a last line per experiment prints the mean over those runs with
     their standard deviation: on a few hundred validation recordings one run's luck can
-    outweigh the change a row is meant to measure (render shows the same mean)."""
+    outweigh the change a row is meant to measure (render shows the same mean). `first` K
+    starts at seed + K: more seeds of an experiment whose first runs are already rows."""
     from cache import cache_root, fold_seed
 
     src, printed = Path(__file__).resolve().parent, []
@@ -118,7 +119,7 @@ def sweep_cv(experiments: list[str], seeds: int = 1, results: Path | None = None
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
         out = results or results_csv(spec if Path(spec).suffix == ".py" else cfg.name)
         runs = []
-        for k in range(seeds):
+        for k in range(first, first + seeds):
             extra = [f"seed={cfg.seed + k}", f"fold_seed={fold_seed(cfg)}"] if k else []
             runs.append(cv_run(absolute(spec), cfg.name, overrides + extra, src))
             append_rows(out, [run_row(cfg, runs[-1], cfg.seed + k, context)])
@@ -603,10 +604,13 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("experiments", nargs="+", metavar="EXP")
         parser.add_argument("--seeds", type=int, default=1,
                             help="train each experiment from this many seeds (same folds)")
+        parser.add_argument("--first-seed", type=int, default=0, metavar="K",
+                            help="start at the config's seed + K (more seeds of a run already "
+                            "in the results)")
         parser.add_argument("--results", type=Path, help="the CSV the rows go to (default: "
                             "the results.csv of each experiment's folder)")
         args = parser.parse_args(argv[1:])
-        sweep_cv(args.experiments, args.seeds, args.results, argv[1:])
+        sweep_cv(args.experiments, args.seeds, args.results, argv[1:], args.first_seed)
     elif argv and argv[0] == "aggregate":
         def add_arguments(parser) -> None:
             parser.add_argument("--results", type=Path, help="the CSV the rows go to")

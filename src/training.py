@@ -4,7 +4,6 @@ the same weights and metrics as one that was never interrupted.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,11 @@ import torch.nn as nn
 from torch.utils.data import DataLoader
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
+from transformers.optimization import get_scheduler
 
 from atomic import atomic_path, write_csv, write_json
 from augment import build_batch_augment, build_wave_augment, mix
+from configs.base import SCHEDULERS
 from datasets import EpochSampler, SedDataset, class_balanced_weights
 from distributed import (all_gather, barrier, is_main, per_rank_batch, print0, rank, unwrap,
                          world_size, wrap)
@@ -26,6 +27,7 @@ from losses import Distill, build_loss
 from metrics import MetricMeter, NonFiniteScores
 from models import build_model
 from oof import model_tag, run_dir, save_fold_part
+from param_groups import freeze_trunk, optimizer_groups
 from recordings import multi_hot
 from scoring import validate
 
@@ -37,21 +39,18 @@ OPTIMIZERS = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam, "sgd": torch
 def build_optimizer(cfg, model: nn.Module) -> torch.optim.Optimizer:
     if cfg.optimizer not in OPTIMIZERS:
         raise SystemExit(f"unknown optimizer {cfg.optimizer!r}; known: {sorted(OPTIMIZERS)}")
-    return OPTIMIZERS[cfg.optimizer](model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return OPTIMIZERS[cfg.optimizer](optimizer_groups(unwrap(model), cfg.lr, cfg.layer_decay),
+                                     lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
 def warmup_schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int,
                     decay: str = "cosine") -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up to the base lr, then cosine or linear decay to zero, stepped per batch."""
-    if decay not in ("cosine", "linear"):
-        raise SystemExit(f"unknown scheduler {decay!r}; known: cosine, linear")
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-        return 0.5 * (1 + math.cos(math.pi * progress)) if decay == "cosine" else 1 - progress
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    """transformers' schedule `decay` (linear warm-up from 0, then e.g. cosine or linear decay
+    to 0), stepped per batch: a LambdaLR, so a resumed run restores it from its step alone."""
+    if decay not in SCHEDULERS:
+        raise SystemExit(f"unknown scheduler {decay!r}; known: {SCHEDULERS}")
+    return get_scheduler(decay, optimizer, num_warmup_steps=warmup_steps,
+                         num_training_steps=total_steps)
 
 
 class Mixup:
@@ -111,6 +110,9 @@ class FoldTrainer:
                  device: torch.device, name: str = "training") -> None:
         self.cfg, self.model, self.criterion, self.device = cfg, model, criterion, device
         self.name = name  # the fold's tag, for messages
+        if cfg.freeze_epochs and world_size() > 1:
+            raise SystemExit("freeze_epochs under torchrun: not supported (DDP expects the "
+                             "same parameters to train at every step); set freeze_epochs = 0")
         self.optimizer = build_optimizer(cfg, model)
         self.scheduler = warmup_schedule(self.optimizer, int(cfg.warmup_epochs * steps_per_epoch),
                                          cfg.epochs * steps_per_epoch, cfg.scheduler)
@@ -136,6 +138,8 @@ class FoldTrainer:
         no weight (as GradScaler skips fp16 overflows, which stay its own business); after
         MAX_BAD_STEPS of them in a row the fold stops, since its weights have diverged."""
         self.model.train()
+        if self.cfg.freeze_epochs:
+            freeze_trunk(unwrap(self.model), self.epoch < self.cfg.freeze_epochs)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         if self.batch_augment is not None:
             batch["wave"] = self.batch_augment(batch["wave"], no_call_crops(batch))

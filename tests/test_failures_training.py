@@ -70,11 +70,12 @@ def test_an_empty_train_table_stops_train_naming_it(tiny_config, rfcx_tiny, tmp_
 ])
 def test_diverging_weights_stop_the_fold_and_write_nothing_from_them(tiny_config, tmp_path,
                                                                      monkeypatch, crops, where):
-    """lr=1e30: the first step is finite, the next forward pass is NaN. With 3 steps an epoch
-    the step stops the fold; with 1, validation does, before scoring or keeping anything."""
+    """lr=1e30 from the first step (no warm-up, whose first step has lr 0): the first step is
+    finite, the next forward pass is NaN. With 3 steps an epoch the step stops the fold; with
+    1, validation does, before scoring or keeping anything."""
     monkeypatch.chdir(tmp_path)
-    message = run_train(tiny_config, "--fold", "0", "-o", "lr=1e30", "-o",
-                        f"crops_per_file={crops}", "-o", "checkpoint_every=1")
+    message = run_train(tiny_config, "--fold", "0", "-o", "lr=1e30", "-o", "warmup_epochs=0",
+                        "-o", f"crops_per_file={crops}", "-o", "checkpoint_every=1")
     assert message.startswith(f"fold0: training diverged {where}")
     assert "(last finite loss " in message and " at epoch 0 step 0)" in message
     assert message.endswith("lower lr (now 1e+30) or set a smaller grad_clip (now 5.0)")

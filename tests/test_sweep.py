@@ -151,3 +151,21 @@ def test_sweeps_left_bench_py():
 
     assert not functions("bench.py") & {"bench_cv", "bench_aggregate", "cv_run", "spread"}
     assert {"cv_run", "sweep_cv", "aggregate", "render", "append_rows"} <= functions("sweep.py")
+
+
+def test_first_seed_adds_seeds_after_those_already_run(tmp_path, monkeypatch):
+    """`sweep.py cv EXP --seeds 2 --first-seed 1`: seeds 43 and 44 on the same folds (the
+    trainings and prepare.py stubbed out: this checks the seeds asked for and the rows)."""
+    asked = []
+    real = sweep.subprocess.run
+    monkeypatch.setattr(sweep.subprocess, "run", lambda args, **k: None if str(args[1]).endswith(
+        "prepare.py") else real(args, **k))  # git and nvidia-smi still answer
+    monkeypatch.setattr(sweep, "cv_run", lambda spec, name, overrides, src: asked.append(
+        overrides[-2:]) or {"folds": 2, "cpu_min_per_fold": 1.0, "wall_min_per_fold": 1.0,
+                            "top1": [0.3, 0.4]})
+    out = tmp_path / "results.csv"
+    sweep.main(["cv", "bird081", "--seeds", "2", "--first-seed", "1", "--results", str(out)])
+    assert [o[0] for o in asked] == ["seed=43", "seed=44"]
+    assert all(o[1].startswith("fold_seed=") for o in asked)
+    with open(out, newline="") as f:
+        assert [row["seed"] for row in csv.DictReader(f)] == ["43", "44"]

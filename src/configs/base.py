@@ -25,8 +25,12 @@ class ConfigError(SystemExit):
 
 # backbones that are not a CNN train.py trains but the optional BirdNET teacher (teacher.py)
 TEACHER_BACKBONES = ("birdnet", "birdnet_head")
-# transformers audio encoders under the SED head (hf.py): 16-kHz audio, weights from a folder
-HF_BACKBONES = ("hf_ast", "hf_hubert", "hf_wav2vec2")
+# transformers audio encoders under the SED head (hf.py), weights from a folder
+HF_SAMPLE_RATES = {"hf_ast": 16000, "hf_hubert": 16000, "hf_wav2vec2": 16000, "hf_clap": 48000}
+HF_BACKBONES = tuple(HF_SAMPLE_RATES)
+# transformers.get_scheduler's names that need no metric and no setting of their own
+SCHEDULERS = ("cosine", "linear", "cosine_with_restarts", "polynomial", "constant",
+              "constant_with_warmup", "inverse_sqrt")
 SOUNDSCAPE_KEYS = frozenset({"length", "calls", "seconds", "snr_db", "uses"})
 
 
@@ -66,7 +70,7 @@ class Config:
     # --- model ----------------------------------------------------------------------
     channels: tuple[str, ...] = ("logmel",)  # input channels: logmel, pcen, power (repeatable)
     backbone: str = "tf_efficientnet_b0"  # any timm model name, panns_cnn14(_att), or hf_ast,
-    #                                    hf_hubert, hf_wav2vec2 (transformers encoders, hf.py)
+    #                              hf_hubert, hf_wav2vec2, hf_clap (transformers encoders, hf.py)
     pretrained: bool = False  # ImageNet weights through timm (needs internet or the HF cache)
     pretrained_path: str | None = None  # local weights file, e.g. a Kaggle dataset under input/
     #                                     (for hf_* a folder save_pretrained wrote)
@@ -95,12 +99,15 @@ class Config:
     loss: str = "panns"  # key of losses.LOSSES: panns, clip_frame, focal, frame, softmax
     loss_args: dict = {}  # e.g. {"frame_weight": 0.5} for clip_frame, {"gamma": 2} for focal
     optimizer: str = "adamw"  # key of engine.OPTIMIZERS: adamw, adam, sgd
-    scheduler: str = "cosine"  # after warm-up: cosine or linear decay to 0
+    scheduler: str = "cosine"  # transformers' schedule after linear warm-up: SCHEDULERS
     epochs: int = 20
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-2
     warmup_epochs: float = 1.0
+    layer_decay: float | None = None  # e.g. 0.75: each trunk layer below the top that much
+    #                                   slower (fine-tuning pretrained weights; param_groups.py)
+    freeze_epochs: int = 0  # the trunk (backbone or encoder) frozen while the head trains
     grad_clip: float | None = 5.0
     amp: str | None = "fp16"  # fp16 (CUDA only), bf16 or None; the log-mel always stays fp32
     mixup: dict | None = None  # e.g. dict(alpha=0.5, p=1.0, on="wave", labels="mix");
@@ -209,8 +216,14 @@ class Config:
              "each max or mean"),
             (self.fold_scheme in ("stratified", "species"),
              f"fold_scheme {self.fold_scheme!r}: stratified or species"),
-            (self.scheduler in ("cosine", "linear"),
-             f"scheduler {self.scheduler!r}: cosine or linear"),
+            (self.scheduler in SCHEDULERS,
+             f"scheduler {self.scheduler!r}: one of {SCHEDULERS}"),
+            (not (self.layer_decay or self.freeze_epochs)
+             or not (self.backbone.startswith("panns_") or self.backbone in TEACHER_BACKBONES),
+             f"layer_decay and freeze_epochs act on a timm or transformers trunk, not "
+             f"{self.backbone!r}"),
+            (self.freeze_epochs <= self.epochs,
+             f"freeze_epochs {self.freeze_epochs} is more than epochs {self.epochs}"),
             (not self.distill_audio or bool(self.distill_weight or self.distill_embedding),
              "distill_audio trains only through the teacher's term: set distill_weight (or "
              "distill_embedding) too"),
@@ -226,9 +239,9 @@ class Config:
             (not self.pseudo_labels or bool(self.distill_audio and not self.distill_embedding),
              "pseudo_labels label the distill_audio recordings, and have no embeddings: set "
              "distill_audio, and distill_embedding = 0"),
-            (self.backbone not in HF_BACKBONES or self.sample_rate == 16000,
-             f"backbone {self.backbone!r} reads 16-kHz audio: set sample_rate = 16000 (the "
-             "cache follows it)"),
+            (self.sample_rate == HF_SAMPLE_RATES.get(self.backbone, self.sample_rate),
+             f"backbone {self.backbone!r} reads {HF_SAMPLE_RATES.get(self.backbone)}-Hz audio: "
+             f"set sample_rate = {HF_SAMPLE_RATES.get(self.backbone)} (the cache follows it)"),
             (self.backbone not in HF_BACKBONES or not self.pretrained,
              f"backbone {self.backbone!r} takes its weights from a local folder: set "
              "pretrained_path to it (save_pretrained's config.json + model.safetensors) and "
@@ -297,6 +310,8 @@ RANGES: dict[str, tuple] = {
                      "num_workers", "distill_weight", "distill_embedding", "fmin"),
                     NOT_NEGATIVE),
     **dict.fromkeys(("threshold", "infer_clip_blend"), FRACTION),
+    "layer_decay": (lambda v: 0 < v <= 1, "between 0 (excluded) and 1"),
+    "freeze_epochs": NOT_NEGATIVE,
     "n_folds": (lambda v: v >= 2, "at least 2 (a fold validates what the others train on)"),
     "label_smoothing": (lambda v: 0 <= v < 0.5, "0 or more, below 0.5"),
     "dropout": (lambda v: 0 <= v < 1, "0 or more, below 1"),

@@ -74,6 +74,8 @@ class Config(Base):
     lr = 0.001
     weight_decay = 0.0
     warmup_epochs = 5.0
+    layer_decay = None  # added with the field (param_groups.py); None is the behaviour before it
+    freeze_epochs = 0  # added with the field (param_groups.py); 0 is the behaviour before it
     grad_clip = None
     amp = None
     mixup = None

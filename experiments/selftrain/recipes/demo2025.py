@@ -69,6 +69,8 @@ class Config(Base):
     lr = 0.002
     weight_decay = 0.01
     warmup_epochs = 1.0
+    layer_decay = None  # added with the field (param_groups.py); None is the behaviour before it
+    freeze_epochs = 0  # added with the field (param_groups.py); 0 is the behaviour before it
     grad_clip = 5.0
     amp = "fp16"
     mixup = None
