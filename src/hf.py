@@ -244,6 +244,13 @@ class HfSedModel(nn.Module):
         return (wave - wave.mean(1, keepdim=True)) / torch.sqrt(
             wave.var(1, keepdim=True, unbiased=False) + 1e-7)
 
+    def chunked(self, x: torch.Tensor, pad_value: float) -> tuple[torch.Tensor, int]:
+        """(batch, frames, mels) -> (batch * n_chunks, chunk, mels), the last chunk padded
+        with `pad_value`, and n_chunks: each chunk a window the encoder was built for."""
+        n_chunks = max(1, math.ceil(x.shape[1] / self.chunk))
+        x = nn.functional.pad(x, (0, 0, 0, n_chunks * self.chunk - x.shape[1]), value=pad_value)
+        return x.reshape(x.shape[0] * n_chunks, self.chunk, x.shape[2]), n_chunks
+
     def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The encoder's time steps (batch, steps, width) and each step's centre in samples."""
         if self.mel is not None:
@@ -255,10 +262,8 @@ class HfSedModel(nn.Module):
             centres = (size - 1) / 2 + stride * torch.arange(hidden.shape[1], dtype=torch.float64)
             return hidden, centres
         config = self.encoder.config
-        n_chunks = max(1, math.ceil(x.shape[1] / self.chunk))
-        pad = n_chunks * self.chunk - x.shape[1]  # padded as ASTFeatureExtractor pads: raw 0
-        x = nn.functional.pad(x, (0, 0, 0, pad), value=-self.fbank.mean / (2 * self.fbank.std))
-        chunks = x.reshape(x.shape[0] * n_chunks, self.chunk, x.shape[2])
+        # padded as ASTFeatureExtractor pads: raw 0
+        chunks, n_chunks = self.chunked(x, -self.fbank.mean / (2 * self.fbank.std))
         hidden = self.encoder(input_values=chunks).last_hidden_state[:, 2:]  # no cls, dist
         n_freq = (config.num_mel_bins - config.patch_size) // config.frequency_stride + 1
         n_time = (self.chunk - config.patch_size) // config.time_stride + 1
@@ -275,10 +280,8 @@ class HfSedModel(nn.Module):
         """CLAP's time steps: each chunk of `chunk` frames (the last padded with silence)
         becomes the Swin's image; its output (batch, width, freq, steps) is averaged over
         frequency, and step j covers the chunk's frames j * chunk / steps onwards."""
-        n_chunks = max(1, math.ceil(x.shape[1] / self.chunk))
-        x = nn.functional.pad(x, (0, 0, 0, n_chunks * self.chunk - x.shape[1]), value=DB_FLOOR)
-        chunks = x.reshape(x.shape[0] * n_chunks, 1, self.chunk, x.shape[2])
-        hidden = self.encoder(input_features=chunks).last_hidden_state.mean(dim=2)
+        chunks, n_chunks = self.chunked(x, DB_FLOOR)
+        hidden = self.encoder(input_features=chunks[:, None]).last_hidden_state.mean(dim=2)
         steps = hidden.shape[-1]
         hidden = hidden.transpose(1, 2).reshape(x.shape[0], n_chunks * steps, -1)
         span = self.chunk / steps
