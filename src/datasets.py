@@ -15,6 +15,9 @@ from torch.utils.data import Dataset, Sampler
 from audio import open_cached, to_float
 from recordings import is_unlabeled
 
+QUIET_CANDIDATES = 8  # crops a quiet negative is the quietest of
+QUIET_MIN_CROPS = 3  # a recording lends quiet negatives only if it is this many crops long
+
 
 def choose_crop(n_samples: int, crop: int, start: int, end: int,
                 rng: np.random.Generator) -> int:
@@ -70,7 +73,7 @@ class SedDataset(Dataset):
                  augment=None, seed: int = 0, label_smoothing: float = 0.0,
                  secondary_label: float | None = None, crop_pick: int = 1,
                  teacher: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] | None = None,
-                 window: float = 3.0, pick_by: str = "energy") -> None:
+                 window: float = 3.0, pick_by: str = "energy", quiet_share: float = 0.0) -> None:
         self.paths = recordings["cache_path"].tolist()
         if "negative" not in events:
             events = events.assign(negative=False)
@@ -96,6 +99,7 @@ class SedDataset(Dataset):
         if pick_by not in ("energy", "teacher") or (pick_by == "teacher" and teacher is None):
             raise SystemExit(f"crop_pick_by {pick_by!r}: energy, or teacher (with its labels)")
         self.pick_by = pick_by
+        self.quiet_share = quiet_share
         self.labels = [np.asarray(x, dtype=int) for x in recordings["labels"]]
         self.envelope_hop = max(1, sample_rate // 10)
         self._envelopes: dict[int, np.ndarray] = {}
@@ -110,7 +114,7 @@ class SedDataset(Dataset):
                    min_overlap=cfg.min_event_overlap, augment=augment, seed=seed,
                    label_smoothing=cfg.label_smoothing, secondary_label=cfg.secondary_label,
                    crop_pick=cfg.crop_pick, teacher=labels, window=window,
-                   pick_by=cfg.crop_pick_by)
+                   pick_by=cfg.crop_pick_by, quiet_share=cfg.quiet_negatives)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -119,21 +123,25 @@ class SedDataset(Dataset):
         rec, draw = item if isinstance(item, tuple) else (item, item)
         rng = np.random.default_rng([self.seed, draw])
         ints = open_cached(self.paths[rec])
-        events = self.events[rec]
+        quiet = self.quiet(rec, len(ints), rng)
+        events = self.events[rec][:0] if quiet else self.events[rec]
         if len(events):
             _, t0, t1, _ = events[rng.integers(len(events))]  # a call or a known absence
             span = int(t0 * self.sr), int(min(t1, len(ints) / self.sr) * self.sr)
         else:
             span = 0, len(ints)
-        starts = [choose_crop(len(ints), self.crop, *span, rng) for _ in range(self.crop_pick)]
-        if len(starts) == 1:
+        picks = QUIET_CANDIDATES if quiet else self.crop_pick
+        starts = [choose_crop(len(ints), self.crop, *span, rng) for _ in range(picks)]
+        if quiet:
+            start = starts[int(np.argmin(self.energies(rec, ints, starts)))]
+        elif len(starts) == 1:
             start = starts[0]
         elif self.pick_by == "teacher":  # where the teacher hears the recording's species
             heard = self.labels[rec] if len(self.labels[rec]) else slice(None)  # any species
             start = starts[int(np.argmax([self.teacher_view(rec, a / self.sr)[heard]
                                           .max(initial=0.0) for a in starts]))]
         else:
-            start = self.loudest(rec, ints, starts)
+            start = starts[int(np.argmax(self.energies(rec, ints, starts)))]
         wave = np.zeros(self.crop, dtype=np.float32)
         piece = to_float(ints[start:start + self.crop])
         wave[:len(piece)] = piece
@@ -143,7 +151,7 @@ class SedDataset(Dataset):
             random.seed(item_seed)
             np.random.seed(item_seed)
             wave = self.augment(wave, self.sr)
-        target, weight, frame_target = self.targets(rec, start / self.sr)
+        target, weight, frame_target = self.targets(rec, start / self.sr, absent=quiet)
         if self.unlabeled[rec]:
             weight[:] = 0.0  # no label says what is absent either
         item = {"wave": torch.from_numpy(wave), "target": torch.from_numpy(target),
@@ -181,19 +189,30 @@ class SedDataset(Dataset):
             inside = np.arange(len(starts)) == np.argmin(np.abs(starts + self.window / 2 - centre))
         return inside
 
-    def loudest(self, rec: int, ints: np.ndarray, starts: list[int]) -> int:
-        """The candidate crop with the most high-passed energy: in a weakly labelled recording
-        the crop most likely to hold a call rather than a pause (envelopes memoised per worker)."""
+    def quiet(self, rec: int, n_samples: int, rng: np.random.Generator) -> bool:
+        """Whether this draw is a quiet negative (see the class). The generator is only drawn
+        from when `quiet_share` is set, so runs without it keep their crops."""
+        if not self.quiet_share or self.unlabeled[rec] or not len(self.labels[rec]):
+            return False
+        return n_samples >= QUIET_MIN_CROPS * self.crop and rng.random() < self.quiet_share
+
+    def energies(self, rec: int, ints: np.ndarray, starts: list[int]) -> list[float]:
+        """High-passed energy of each candidate crop: the loudest is the crop of a weakly
+        labelled recording most likely to hold a call rather than a pause, the quietest the
+        one least likely to (envelopes memoised per worker)."""
         if rec not in self._envelopes:
             self._envelopes[rec] = np.concatenate(
                 [[0.0], np.cumsum(activity_envelope(ints, self.envelope_hop))])
         cum, hop = self._envelopes[rec], self.envelope_hop
         last = len(cum) - 1
-        energy = [cum[min(last, (a + self.crop) // hop)] - cum[min(last, a // hop)] for a in starts]
-        return starts[int(np.argmax(energy))]
+        return [cum[min(last, (a + self.crop) // hop)] - cum[min(last, a // hop)] for a in starts]
 
-    def targets(self, rec: int, t_start: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        events, t_end = self.events[rec], t_start + self.crop / self.sr
+    def targets(self, rec: int, t_start: float, absent: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clip target, its weight and frame targets of the crop at `t_start`; with `absent`,
+        as if the recording had no event (a quiet negative)."""
+        events = self.events[rec][:0] if absent else self.events[rec]
+        t_end = t_start + self.crop / self.sr
         target = np.zeros(self.n_classes, dtype=np.float32)
         weight = np.ones(self.n_classes, dtype=np.float32)
         frame_times = t_start + np.arange(self.crop // self.hop + 1) * self.hop / self.sr

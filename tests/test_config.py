@@ -67,18 +67,18 @@ def test_every_shipped_experiment_loads():
 
 def test_bird_recipe_is_what_the_birdsong_ablation_kept():
     """`configs/bird.py` (the weak-label default) states the recipe of the best measured
-    birdsong experiment, bird094 (experiments/birdsong/): bird080 with no-call backgrounds, a
-    log-mel channel and the frame-max loss term, chosen on the soundscape view; they must not
+    birdsong experiment, bird097 (experiments/birdsong/): bird080 with loud no-call backgrounds,
+    a log-mel channel and the frame-max loss term, chosen on the soundscape view; they must not
     drift apart. The birdsong runs name their negatives
     (the Cornell soundscapes of ../shared), which are data, so `bird` leaves `negative_audio`
     unset and its no-call background (`NO_CALL_BACKGROUND`), which needs them, off; with both
-    added it is bird094. The kept epoch may be said two ways: bird080 predates `keep` and
+    added it is bird097. The kept epoch may be said two ways: bird080 predates `keep` and
     validated only its last epoch (`valid_every = epochs`), which keeps the last one."""
     from configs.bird import NO_CALL_BACKGROUND
     from configs.bird import Config as Bird
     from configs.birdsong import Config as Birdsong
 
-    best = load_config("bird094").to_dict()
+    best = load_config("bird097").to_dict()
 
     class Config(Birdsong, Bird):
         valid_every = Bird.valid_every  # the data block's own (5) would shadow the recipe's

@@ -232,3 +232,34 @@ def test_crop_pick_finds_the_call_in_a_long_weak_recording(tmp_path):
         ds = SedDataset(recordings, events, 1, sr, 2.0, hop_length=400, crop_pick=pick)
         return np.mean([ds[(0, d)]["wave"].abs().max() > 0.1 for d in range(100)])
     assert hits(16) > 0.85 and hits(1) < 0.35  # 1 - 0.83**16 = 0.95 vs 0.17 by chance
+
+
+def test_quiet_negatives_take_a_recordings_quiet_stretch_with_its_label_absent(tmp_path):
+    """`quiet_share` q: about q of a long labelled recording's draws become its quietest of 8
+    crops with every class absent (the chirp left out), the rest keep the label; a recording
+    shorter than 3 crops always keeps it, and q = 0 leaves every crop as it was."""
+    sr = 8000
+    noise = np.random.default_rng(0).normal(0, 0.001, 20 * sr).astype(np.float32)
+    long_wave = noise.copy()
+    t = np.arange(sr) / sr
+    for second in (3, 8, 12, 16):  # calls through most of the recording, so a random crop
+        long_wave[second * sr:(second + 1) * sr] += 0.3 * np.sin(2 * np.pi * 3000 * t)  # hits one
+    save_cached(tmp_path / "long.npy", long_wave)
+    save_cached(tmp_path / "short.npy", long_wave[11 * sr:16 * sr])  # 5 s: under 3 crops
+    recordings = pd.DataFrame({"id": ["long", "short"], "cache_path": [
+        str(tmp_path / "long.npy"), str(tmp_path / "short.npy")], "labels": [[0], [1]]})
+    events = pd.DataFrame({"id": ["long", "short"], "cls": [0, 1], "t_min": [0.0, 0.0],
+                           "t_max": [np.inf, np.inf]})
+
+    def dataset(**kw) -> SedDataset:
+        return SedDataset(recordings, events, 2, sr, 2.0, hop_length=400, crop_pick=4, **kw)
+    ds = dataset(quiet_share=0.5)
+    items = [ds[(0, d)] for d in range(200)]
+    quiet = [i for i in items if i["target"].sum() == 0]
+    assert 0.35 < len(quiet) / len(items) < 0.65
+    assert all(i["weight"].sum() == 2 for i in quiet)  # absent, not unknown: a no-call crop
+    assert np.mean([i["wave"].abs().max() < 0.1 for i in quiet]) > 0.9  # no chirp in it
+    assert all(i["target"][0] == 1 for i in items if i["target"].sum())
+    assert all(ds[(1, d)]["target"][1] == 1 for d in range(50))  # too short to lend one
+    plain, off = dataset(), dataset(quiet_share=0.0)
+    assert all(torch.equal(plain[(0, d)]["wave"], off[(0, d)]["wave"]) for d in range(20))

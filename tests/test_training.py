@@ -197,7 +197,12 @@ def test_config_rules_linking_fields_stop_a_run_when_it_loads():
                           ({"pseudo_labels": "x.npz", "distill_weight": 1.0}, "pseudo_labels"),
                           ({"freeze_epochs": 50}, "more than epochs"),
                           ({"layer_decay": 0.0}, "layer_decay"),
+                          ({"quiet_negatives": 1.0}, "quiet_negatives"),
                           ({"backbone": "panns_cnn14", "layer_decay": 0.8}, "trunk"),
                           ({"scheduler": "reduce_lr_on_plateau"}, "scheduler")]:
         with pytest.raises(ConfigError, match=why):
             load_config("exp001", override)
+    # quiet negatives are no-call crops too, so backgrounds may be borrowed from them
+    no_call = {"mix_p": 0.5, "mix_from": "no_call"}
+    assert load_config("exp001", {"quiet_negatives": 0.1, "batch_augment": no_call}
+                       ).quiet_negatives == 0.1

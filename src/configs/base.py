@@ -51,6 +51,8 @@ class Config:
     negative_audio: str | None = None  # a folder of audio with none of the classes (no-call,
     #                                    other regions): crops with every class absent
     negative_repeat: int = 1  # each negative file drawn as often as N training recordings
+    quiet_negatives: float = 0.0  # share of a labelled recording's draws that take instead its
+    #   quietest stretch (of QUIET_CANDIDATES crops), every class absent: its site's noise
     balanced: bool = False  # draw recordings with class-balanced weights (PANNs, PSLA)
     label_smoothing: float = 0.0
     secondary_label: float | None = None  # None: secondary labels out of the loss; else target
@@ -206,9 +208,10 @@ class Config:
              f"batch_augment mix_from {(self.batch_augment or {}).get('mix_from')!r}: any or "
              "no_call"),
             ((self.batch_augment or {}).get("mix_from") != "no_call"
-             or (self.negative_audio and self.batch_augment.get("mix_p")),
+             or ((self.negative_audio or self.quiet_negatives)
+                 and self.batch_augment.get("mix_p")),
              "batch_augment mix_from='no_call' borrows backgrounds from no-call crops: name "
-             "their audio in negative_audio, and set mix_p above 0"),
+             "their audio in negative_audio or set quiet_negatives, and set mix_p above 0"),
             (self.crop_pick_by in ("energy", "teacher"),
              f"crop_pick_by {self.crop_pick_by!r}: energy or teacher"),
             (self.infer_reduce in ("max", "mean") and self.infer_recording in ("max", "mean"),
@@ -310,6 +313,8 @@ RANGES: dict[str, tuple] = {
                      "num_workers", "distill_weight", "distill_embedding", "fmin"),
                     NOT_NEGATIVE),
     **dict.fromkeys(("threshold", "infer_clip_blend"), FRACTION),
+    "quiet_negatives": (lambda v: 0 <= v < 1, "0 or more and below 1 (some draws must keep "
+                        "their labels)"),
     "layer_decay": (lambda v: 0 < v <= 1, "between 0 (excluded) and 1"),
     "freeze_epochs": NOT_NEGATIVE,
     "n_folds": (lambda v: v >= 2, "at least 2 (a fold validates what the others train on)"),

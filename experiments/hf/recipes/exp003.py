@@ -25,6 +25,7 @@ class Config(Base):
     false_positives = False
     negative_audio = None
     negative_repeat = 1
+    quiet_negatives = 0.0
     balanced = False
     label_smoothing = 0.0
     secondary_label = None
