@@ -26,8 +26,8 @@ from 5 dB above them to 15 dB below, as a soundscape's site noise lies under its
 view twice (bird084 at half the crops and 0-20 dB below, then bird097), and bird097 kept the
 focal view as well. It needs no-call crops, so it is not on by default. `quiet_negatives`
 also makes no-call crops, from the training recordings' own quiet stretches (bird098, on top
-of bird097 and its Cornell hour: soundscape AUC up, focal top-1 down; not kept, and not yet
-measured as the only source of backgrounds).
+of bird097 and its Cornell hour: soundscape AUC up, focal top-1 down; not kept). Where no
+no-call audio exists it gives both negatives and backgrounds: bird100, one seed so far.
 Start a weak-label experiment from here: `class Config(Bird)` with your data block. Runs as is
 on a synthetic BirdCLEF-layout demo: `bash run.sh bird`.
 """
