@@ -10,7 +10,7 @@
     backbone = "hf_clap"       # CLAP's audio tower (HTSAT, a Swin transformer) on its log-mel
 
 AST and the waveform encoders read 16-kHz audio, CLAP 48-kHz (`sample_rate`: the cache follows
-the backbone, SAMPLE_RATES). The
+the backbone, configs.base.HF_SAMPLE_RATES). The
 encoder's token sequence goes through `heads.SedHead`, and each output frame takes the token
 whose receptive field is centred nearest to it, so `framewise_output` keeps the pipeline's
 timeline (frame i at i * hop_length / sample_rate seconds) and rows, stitching, export and
@@ -139,10 +139,10 @@ def nearest_tokens(n_frames: int, hop_length: int, centres: torch.Tensor) -> tor
     return torch.bucketize(at, mids.to(torch.float64))
 
 
-def check_folder(path: str | Path, family: str) -> None:
+def check_folder(path: str | Path, family: str) -> str:
     """Stop unless `path` is a weights folder of `family`: missing, without config.json or
     weights, or another architecture's (its model_type), asked-for weights would otherwise
-    become a random model or transformers' own traceback."""
+    become a random model or transformers' own traceback. Returns its model_type."""
     folder = Path(path)
     if not folder.is_dir():
         raise SystemExit(f"pretrained_path {folder}: no such folder. {family} loads a folder "
@@ -154,11 +154,11 @@ def check_folder(path: str | Path, family: str) -> None:
         raise SystemExit(f"pretrained_path {folder}: no weights (*.safetensors or *.bin)")
     config = json.loads((folder / "config.json").read_text())
     wanted = FAMILIES[family][2]
-    if family == "hf_clap" and config.get("model_type") == CLAP_FULL:
-        return
-    if config.get("model_type") != wanted:
-        raise SystemExit(f"pretrained_path {folder} holds a {config.get('model_type')!r} model; "
+    model_type = config.get("model_type")
+    if model_type != wanted and not (family == "hf_clap" and model_type == CLAP_FULL):
+        raise SystemExit(f"pretrained_path {folder} holds a {model_type!r} model; "
                          f"backbone {family!r} loads {wanted!r} (model_type in config.json)")
+    return model_type
 
 
 def build_encoder(family: str, pretrained_path: str | None, overrides: dict) -> nn.Module:
@@ -169,9 +169,7 @@ def build_encoder(family: str, pretrained_path: str | None, overrides: dict) -> 
     model_name, config_name, _ = FAMILIES[family]
     model_cls = getattr(transformers, model_name)
     if pretrained_path:
-        check_folder(pretrained_path, family)
-        whole = json.loads((Path(pretrained_path) / "config.json").read_text())
-        if whole.get("model_type") == CLAP_FULL:  # the audio tower of a whole CLAP
+        if check_folder(pretrained_path, family) == CLAP_FULL:  # the audio tower of a whole CLAP
             model_cls = transformers.ClapModel
         model, info = model_cls.from_pretrained(pretrained_path, local_files_only=True,
                                                 output_loading_info=True)
