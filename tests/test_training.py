@@ -202,7 +202,9 @@ def test_config_rules_linking_fields_stop_a_run_when_it_loads():
                           ({"scheduler": "reduce_lr_on_plateau"}, "scheduler")]:
         with pytest.raises(ConfigError, match=why):
             load_config("exp001", override)
+    with pytest.raises(ConfigError, match="only weak labels"):  # RFCX's events may lie in it
+        load_config("exp001", {"quiet_negatives": 0.1})
     # quiet negatives are no-call crops too, so backgrounds may be borrowed from them
     no_call = {"mix_p": 0.5, "mix_from": "no_call"}
-    assert load_config("exp001", {"quiet_negatives": 0.1, "batch_augment": no_call}
+    assert load_config("bird", {"quiet_negatives": 0.1, "batch_augment": no_call}
                        ).quiet_negatives == 0.1

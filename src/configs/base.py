@@ -199,6 +199,10 @@ class Config:
                  and getattr(COMPETITIONS.get(self.competition), "weak_labels", False)),
              f"metric {self.metric!r} is a score of the soundscape view, which weak-label "
              "formats have while valid_soundscapes is set"),
+            (not self.quiet_negatives
+             or getattr(COMPETITIONS.get(self.competition), "weak_labels", False),
+             f"quiet_negatives label a recording's quietest crop absent, which only weak labels "
+             f"allow; {self.competition}'s labels are events, which that crop may hold"),
             (background_folder(self) is None
              or background_folder(self) not in (self.negative_audio, unlabeled_folder(self)),
              "valid_soundscapes background: that audio trains this run (negative_audio or "
