@@ -10,7 +10,8 @@ import pandas as pd
 
 from audio import open_cached
 from cache import cached_path, folds_path, read_unreadable, unreadable_path
-from configs.base import background_folder, unlabeled_folder
+from configs.base import (AUDIO_SUFFIXES, GLOB_CHARS, audio_files, background_folder,
+                          unlabeled_folder)
 
 
 def load_train_table(cfg, competition) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -52,20 +53,18 @@ def train_table(competition) -> Path:
     return competition.root
 
 
-AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
-
-
 def folder_files(folder: str | None, field: str) -> pd.DataFrame:
-    """The audio files (id, path) under `folder` (config field `field`); an id is the file's
-    path inside it without suffix, with '__' for '/'."""
+    """The audio files (id, path) under `folder` or matching it (config field `field`, a
+    folder or a glob pattern: configs.base.audio_files)."""
     if folder is None:
         return pd.DataFrame({"id": [], "path": []})
-    root = Path(folder)
-    if not root.is_dir():
-        raise SystemExit(f"{field} {root}: not a folder")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    return pd.DataFrame({"id": ["__".join(p.relative_to(root).with_suffix("").parts)
-                                for p in files], "path": [str(p) for p in files]})
+    pattern = any(c in folder for c in GLOB_CHARS)
+    if not pattern and not Path(folder).is_dir():
+        raise SystemExit(f"{field} {folder}: not a folder")
+    files = audio_files(folder)
+    if pattern and not files:  # a folder may be empty; a pattern that matches nothing is a typo
+        raise SystemExit(f"{field} {folder}: matches no audio file ({', '.join(AUDIO_SUFFIXES)})")
+    return pd.DataFrame({"id": list(files), "path": [str(p) for p in files.values()]})
 
 
 def unlabeled_files(cfg) -> pd.DataFrame:

@@ -8,10 +8,10 @@ validate on these (the `scape_*` scores).
 Each call is the loudest stretch of a validation recording (where its primary species most
 likely sings), set `snr_db` against the background; the rows it overlaps by at least half a
 second, or by half its length, are labelled with that species. The background is the folder
-`valid_soundscapes["background"]` names (no-call audio, unlabeled soundscapes the run does not
-train on), else the quietest seconds of the validation recordings themselves: never audio the
-fold trains on. Deterministic from the fold seed and the validation ids, and cached beside the
-audio cache.
+or glob `valid_soundscapes["background"]` names (no-call audio, unlabeled soundscapes the run
+does not train on), else the quietest seconds of the validation recordings themselves: never
+audio the fold trains on. Deterministic from the fold seed and the validation ids, and cached
+beside the audio cache.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import pandas as pd
 
 from atomic import atomic_path
 from audio import open_cached, save_cached, to_float
-from cache import cache_root, fold_seed
+from cache import cache_root, cached_path, fold_seed
 from oof import ROW_SECONDS
+from recordings import background_files
 
 FRAME = 0.05  # seconds per energy frame when looking for loud and quiet stretches
 MIX_VERSION = 4  # part of the cache key: raise it when the mixing changes (stale caches remake)
@@ -140,10 +141,12 @@ def render(calls: list[dict], waves: list[np.ndarray], noise: np.ndarray, sr: in
 
 
 def background_sources(cfg) -> tuple[str, list[Path]]:
-    """Where the noise comes from: the cached `background` folder, else none (the validation
-    recordings' own quiet seconds)."""
+    """Where the noise comes from: the cached files of the `background` folder or pattern
+    (only those it names: the cache may hold another pattern's too), else none (the
+    validation recordings' own quiet seconds)."""
     if (cfg.valid_soundscapes or {}).get("background"):
-        files = sorted((cache_root(cfg) / "background").glob("*.npy"))
+        files = [p for i in background_files(cfg)["id"]
+                 for p in [cached_path(cfg, "background", i)] if p.exists()]
         if not files:
             raise SystemExit(f"valid_soundscapes background: nothing cached under "
                              f"{cache_root(cfg) / 'background'}: run prepare.py first")

@@ -117,6 +117,10 @@ def sweep_cv(experiments: list[str], seeds: int = 1, results: Path | None = None
                       if getattr(cfg, k) and getattr(cfg, k) not in ("valid", "soundscapes")
                       and (k != "pseudo_labels" or cfg.pseudo_labels.endswith(".npz"))})
         overrides = [f"{k}={str(Path(v).resolve())!r}" for k, v in paths.items()]
+        noise = (cfg.valid_soundscapes or {}).get("background")
+        if noise and noise != "soundscapes":  # a folder or pattern, read from the scratch folder
+            view = dict(cfg.valid_soundscapes, background=str(Path(noise).resolve()))
+            overrides.append(f"valid_soundscapes={view!r}")
         out = results or results_csv(spec if Path(spec).suffix == ".py" else cfg.name)
         runs = []
         for k in range(first, first + seeds):

@@ -6,10 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from audio import open_cached, save_cached, to_float
 from configs import ConfigError, load_config
-from configs.base import background_folder
+from configs.base import audio_files, background_folder
+from recordings import background_files, folder_files
 from soundscapes import BACKGROUND_RMS, fold_soundscapes, render, row_labels
 
 SR = 8000
@@ -119,19 +121,50 @@ def test_a_background_the_run_trains_on_is_refused_when_the_config_loads(tmp_pat
     assert load_config("bird", {"metric": "scape_auc"}).metric == "scape_auc"
 
 
-def test_a_named_background_is_the_noise_under_every_soundscape(fold):
+def test_a_named_background_is_the_noise_under_every_soundscape(fold, tmp_path):
+    """The background folder's or pattern's files are the noise under every soundscape; a
+    file cached from another pattern (in the same cache folder) is not."""
     cfg, valid, _ = fold
     t = np.arange(30 * SR) / SR
-    hum = (0.05 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)  # a generator's hum
-    save_cached(f"{cfg.cache_dir}/background/hum.npy", hum)  # as prepare.py caches it
+    tones = {"hum": 200.0, "whine": 3000.0}  # a generator's hum; another site's whine
+    for name, hz in tones.items():
+        sf.write(tmp_path / f"{name}.wav", 0.05 * np.sin(2 * np.pi * hz * t), SR)
+        save_cached(f"{cfg.cache_dir}/background/{name}.npy",  # as prepare.py caches them
+                    (0.05 * np.sin(2 * np.pi * hz * t)).astype(np.float32))
     quiet = fold_soundscapes(cfg, valid, 4)[0]
-    cfg.valid_soundscapes = {**cfg.valid_soundscapes, "background": "noise/folder"}
+    cfg.valid_soundscapes = {**cfg.valid_soundscapes, "background": str(tmp_path / "h*.wav")}
     paths, truth = fold_soundscapes(cfg, valid, 4)
     assert paths != quiet  # other soundscapes, cached apart
     for path in paths:
         wave = to_float(open_cached(path))
         assert _band_level(wave, 200.0) > 30
+        assert _band_level(wave, 3000.0) < 15  # cached, but not the pattern's
     assert all(_band_level(to_float(open_cached(p)), 200.0) < 15 for p in quiet)
+
+
+def test_a_folder_field_may_be_a_pattern_and_overlapping_ones_are_refused(tmp_path):
+    """One source split between two uses: training negatives from some of its files, the
+    validation soundscapes' background from the others; a pattern that shares a file with
+    the negatives is refused when the config loads, and one that matches nothing when read."""
+    for name in ("site1/a.wav", "site1/b.wav", "site2/c.flac", "site2/notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    assert list(audio_files(str(tmp_path))) == ["site1__a", "site1__b", "site2__c"]
+    assert list(audio_files(str(tmp_path / "site1" / "[ab].wav"))) == ["a", "b"]
+    assert list(audio_files(str(tmp_path / "*" / "c.*"))) == ["site2__c"]
+    spec = dict(length=60.0, calls=(3, 8), seconds=(2.0, 6.0), snr_db=(0.0, 20.0), uses=2)
+    negatives = str(tmp_path / "site1" / "*.wav")
+    cfg = load_config("bird", {"negative_audio": negatives, "valid_soundscapes": {
+        **spec, "background": str(tmp_path / "site2")}})
+    assert list(background_files(cfg)["id"]) == ["c"]
+    with pytest.raises(ConfigError, match="trains this run"):
+        load_config("bird", {"negative_audio": negatives, "valid_soundscapes": {
+            **spec, "background": str(tmp_path / "*" / "b.wav")}})
+    with pytest.raises(ConfigError, match="trains this run"):
+        load_config("bird", {"negative_audio": negatives, "valid_soundscapes": {
+            **spec, "background": str(tmp_path)}})
+    with pytest.raises(SystemExit, match="matches no audio file"):
+        folder_files(str(tmp_path / "site3*" / "*.wav"), "negative_audio")
 
 
 def test_a_loud_call_scales_the_soundscape_down_instead_of_clipping():

@@ -48,8 +48,8 @@ class Config:
     crop_pick: int = 1  # draw k candidate crops, keep the loudest (finds calls in weak labels)
     min_event_overlap: float = 0.0  # seconds an event must overlap a crop to count as present
     false_positives: bool = False  # RFCX train_fp.csv: crops around them, as hard negatives
-    negative_audio: str | None = None  # a folder of audio with none of the classes (no-call,
-    #                                    other regions): crops with every class absent
+    negative_audio: str | None = None  # a folder (or glob) of audio with none of the classes
+    #                                    (no-call, other regions): crops with every class absent
     negative_repeat: int = 1  # each negative file drawn as often as N training recordings
     quiet_negatives: float = 0.0  # share of a labelled recording's draws that take instead its
     #   quietest stretch (of QUIET_CANDIDATES crops), every class absent: its site's noise
@@ -129,7 +129,7 @@ class Config:
     #   weak-label formats also validate on soundscapes mixed from the fold's validation
     #   recordings (soundscapes.py): seconds per soundscape, calls in one, seconds per call,
     #   its level over the background (dB), calls per recording, and optionally `background`,
-    #   a folder of noise the run does not train on ("soundscapes": the competition's
+    #   a folder or glob of noise the run does not train on ("soundscapes": the competition's
     #   unlabeled ones); None: focal recordings only
     keep: str = "best"  # which epoch's weights a fold keeps: best (by `metric`, among the
     #                     validated epochs) or last; average_last > 0 keeps the mean instead
@@ -203,8 +203,8 @@ class Config:
              or getattr(COMPETITIONS.get(self.competition), "weak_labels", False),
              f"quiet_negatives label a recording's quietest crop absent, which only weak labels "
              f"allow; {self.competition}'s labels are events, which that crop may hold"),
-            (background_folder(self) is None
-             or background_folder(self) not in (self.negative_audio, unlabeled_folder(self)),
+            (not any(shared_audio(background_folder(self), other)
+                     for other in (self.negative_audio, unlabeled_folder(self))),
              "valid_soundscapes background: that audio trains this run (negative_audio or "
              "distill_audio), and a validation soundscape must hold none of it: name other "
              "noise, or leave background out (the validation recordings' quiet seconds)"),
@@ -346,6 +346,38 @@ def competition_folder(cfg, name: str | None) -> str | None:
         return name
     folder = getattr(COMPETITIONS.get(cfg.competition), "unlabeled_dir", None)
     return str(Path(cfg.data_dir) / folder) if folder else None
+
+
+AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
+GLOB_CHARS = "*?["
+
+
+def audio_files(spec: str | None) -> dict[str, Path]:
+    """The audio files a config's folder field names, by id: every file under a folder, or
+    the files a glob pattern matches (`.../unlabeled_soundscapes/[0-7]*.ogg`: one source split
+    between two uses, such as training negatives and the validation soundscapes' background).
+    An id is the file's path below the folder (a pattern's part before its first wildcard)
+    without suffix, '/' as '__'."""
+    if spec is None:
+        return {}
+    parts = Path(spec).parts
+    fixed = next((k for k, part in enumerate(parts) if any(c in part for c in GLOB_CHARS)),
+                 len(parts))
+    root = Path(*parts[:fixed]) if fixed else Path(".")
+    if not root.is_dir():
+        return {}
+    found = root.glob(str(Path(*parts[fixed:]))) if fixed < len(parts) else root.rglob("*")
+    files = sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    return {"__".join(p.relative_to(root).with_suffix("").parts): p for p in files}
+
+
+def shared_audio(a: str | None, b: str | None) -> bool:
+    """Whether two folder fields name any file in common (a folder and a pattern inside it,
+    or two overlapping patterns)."""
+    if not a or not b:
+        return False
+    return bool({p.resolve() for p in audio_files(a).values()}
+                & {p.resolve() for p in audio_files(b).values()}) or a == b
 
 
 def unlabeled_folder(cfg) -> str | None:
