@@ -128,9 +128,9 @@ def test_a_named_background_is_the_noise_under_every_soundscape(fold, tmp_path):
     t = np.arange(30 * SR) / SR
     tones = {"hum": 200.0, "whine": 3000.0}  # a generator's hum; another site's whine
     for name, hz in tones.items():
-        sf.write(tmp_path / f"{name}.wav", 0.05 * np.sin(2 * np.pi * hz * t), SR)
-        save_cached(f"{cfg.cache_dir}/background/{name}.npy",  # as prepare.py caches them
-                    (0.05 * np.sin(2 * np.pi * hz * t)).astype(np.float32))
+        tone = (0.05 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+        sf.write(tmp_path / f"{name}.wav", tone, SR)
+        save_cached(f"{cfg.cache_dir}/background/{name}.npy", tone)  # as prepare.py caches it
     quiet = fold_soundscapes(cfg, valid, 4)[0]
     cfg.valid_soundscapes = {**cfg.valid_soundscapes, "background": str(tmp_path / "h*.wav")}
     paths, truth = fold_soundscapes(cfg, valid, 4)
