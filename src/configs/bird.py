@@ -1,8 +1,9 @@
 """The default recipe for weak-label bird competitions (BirdCLEF, Cornell 2020) trained from
-scratch: what the birdsong ablation (docs/learning-from-scratch.md) kept, bird100 (bird080
+scratch: what the birdsong ablation (docs/learning-from-scratch.md) kept, bird107 (bird080
 with a log-mel channel, its frames trained, quiet negatives, and its crops heard over no-call
-backgrounds as loud as a soundscape's), chosen on the soundscape view of validation with focal
-top-1 kept (docs/figures.md#the-soundscape-view-of-the-bird-recipe).
+backgrounds as loud as a soundscape's, a recording scored by its highest frame), chosen on the
+soundscape view of validation with focal top-1 kept
+(docs/figures.md#the-soundscape-view-of-the-bird-recipe).
 
 mobilenetv3_small on 3-s crops at 32 kHz, 6 per recording per epoch, each the loudest of 4
 candidates (a call fills a short crop; the loudest finds it in a long weak-labelled file);
@@ -15,9 +16,8 @@ frames, which clip labels alone leave free where attention looks away); a bag of
 per fold, 30 epochs each, kept after the last (their mean is validated and inferred: one
 model's seed-to-seed spread is as large as most changes). Validation and inference read 3-s
 windows, as trained, every 1.5 s, smooth each 5-s row with its neighbours, and score a whole
-recording by the mean of its frames (a focal recording holds its species throughout; set
-`infer_recording = "max"` for soundscapes whose file-level label may be one call, such as
-Cornell's site_3).
+recording by its highest frame (the mean of its frames won before quiet negatives, bird079, and
+lost top-1 in each seed after them).
 
 A soundscape's rows are mostly site noise, which focal recordings rarely let a model hear
 alone: 15% of the draws of a recording take its quietest crop instead, every class absent
@@ -43,7 +43,6 @@ class Config(Base):
     duration = 3.0
     infer_hop = 1.5  # 3-s windows (infer_duration None = duration) overlapping by half
     infer_temporal = dict(smoothing=0.5)
-    infer_recording = "mean"
     crops_per_file = 6
     crop_pick = 4
     quiet_negatives = 0.15
