@@ -10,7 +10,7 @@ import pandas as pd
 
 from audio import open_cached
 from cache import cached_path, folds_path, read_unreadable, unreadable_path
-from configs.base import (AUDIO_SUFFIXES, GLOB_CHARS, audio_files, background_folder,
+from configs.base import (AUDIO_SUFFIXES, audio_files, background_folder, split_pattern,
                           unlabeled_folder)
 
 
@@ -58,7 +58,7 @@ def folder_files(folder: str | None, field: str) -> pd.DataFrame:
     folder or a glob pattern: configs.base.audio_files)."""
     if folder is None:
         return pd.DataFrame({"id": [], "path": []})
-    pattern = any(c in folder for c in GLOB_CHARS)
+    pattern = split_pattern(folder)[1] is not None
     if not pattern and not Path(folder).is_dir():
         raise SystemExit(f"{field} {folder}: not a folder")
     files = audio_files(folder)

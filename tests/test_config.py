@@ -70,9 +70,10 @@ def test_bird_recipe_is_what_the_birdsong_ablation_kept():
     birdsong experiment, bird107 (experiments/birdsong/): bird080 with a log-mel channel, the
     frame-max loss term, quiet negatives and no-call backgrounds from them, recordings scored
     by their highest frame, chosen on the soundscape view (bird103 is the same training on
-    another view); they must not drift apart. It needs no other audio, so on the birdsong data block it is bird107 as is. The
-    kept epoch may be said two ways: bird080 predates `keep` and validated only its last
-    epoch (`valid_every = epochs`), which keeps the last one."""
+    another view); they must not drift apart. It needs no other audio, so on the birdsong
+    data block it is bird107 as is. The kept epoch may be said two ways: bird080 predates
+    `keep` and validated only its last epoch (`valid_every = epochs`), which keeps the last
+    one."""
     from configs.bird import NO_CALL_BACKGROUND
     from configs.bird import Config as Bird
     from configs.birdsong import Config as Birdsong

@@ -352,6 +352,16 @@ AUDIO_SUFFIXES = (".ogg", ".mp3", ".flac", ".wav")
 GLOB_CHARS = "*?["
 
 
+def split_pattern(spec: str) -> tuple[Path, str | None]:
+    """A folder field's fixed folder (the parts before its first wildcard) and the glob
+    pattern below it, None for a plain folder."""
+    parts = Path(spec).parts
+    fixed = next((k for k, part in enumerate(parts) if any(c in part for c in GLOB_CHARS)),
+                 len(parts))
+    root = Path(*parts[:fixed]) if fixed else Path(".")
+    return root, (str(Path(*parts[fixed:])) if fixed < len(parts) else None)
+
+
 def audio_files(spec: str | None) -> dict[str, Path]:
     """The audio files a config's folder field names, by id: every file under a folder, or
     the files a glob pattern matches (`.../unlabeled_soundscapes/[0-7]*.ogg`: one source split
@@ -360,13 +370,10 @@ def audio_files(spec: str | None) -> dict[str, Path]:
     without suffix, '/' as '__'."""
     if spec is None:
         return {}
-    parts = Path(spec).parts
-    fixed = next((k for k, part in enumerate(parts) if any(c in part for c in GLOB_CHARS)),
-                 len(parts))
-    root = Path(*parts[:fixed]) if fixed else Path(".")
+    root, pattern = split_pattern(spec)
     if not root.is_dir():
         return {}
-    found = root.glob(str(Path(*parts[fixed:]))) if fixed < len(parts) else root.rglob("*")
+    found = root.glob(pattern) if pattern is not None else root.rglob("*")
     files = sorted(p for p in found if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     return {"__".join(p.relative_to(root).with_suffix("").parts): p for p in files}
 
@@ -376,8 +383,8 @@ def shared_audio(a: str | None, b: str | None) -> bool:
     or two overlapping patterns)."""
     if not a or not b:
         return False
-    return bool({p.resolve() for p in audio_files(a).values()}
-                & {p.resolve() for p in audio_files(b).values()}) or a == b
+    return a == b or bool({p.resolve() for p in audio_files(a).values()}
+                          & {p.resolve() for p in audio_files(b).values()})
 
 
 def unlabeled_folder(cfg) -> str | None:
